@@ -1,0 +1,148 @@
+"""Test harness shared by the taps' suites: run a tap as a real process and read
+its Singer messages, run Meltano in this project, check that secrets stay hidden."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class TapRun:
+    """What one tap process wrote, parsed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    def counts(self) -> Counter[str]:
+        return Counter(m["stream"] for m in self.messages if m["type"] == "RECORD")
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def last_state(self) -> dict[str, Any] | None:
+        return self.states[-1] if self.states else None
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "error" in line.lower()]
+
+
+def run_tap(
+    executable: str,
+    config: dict[str, Any],
+    *,
+    state: dict[str, Any] | None = None,
+    catalog: dict[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    kill_after_messages: int | None = None,
+    kill_when: Any = None,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
+) -> TapRun:
+    """Run ``executable --config ...`` and collect its output.
+
+    ``kill_after_messages`` SIGKILLs the process after that many Singer messages
+    (a crash part way); ``kill_when(message)`` kills it at the first message the
+    predicate accepts. Messages read before the kill are kept, like a target would.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        cmd = [str(BIN / executable)]
+        for name, payload in (("config", config), ("state", state), ("catalog", catalog)):
+            if payload is not None:
+                path = tmp_path / f"{name}.json"
+                path.write_text(json.dumps(payload))
+                cmd += [f"--{name}", str(path)]
+        cmd += list(args)
+        stderr_path = tmp_path / "stderr.log"
+        with stderr_path.open("w") as stderr_file:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                text=True,
+                env={**os.environ, **(env or {})},
+            )
+            assert proc.stdout is not None
+            lines: list[str] = []
+            messages: list[dict[str, Any]] = []
+            try:
+                for line in proc.stdout:
+                    lines.append(line)
+                    if line.startswith("{"):
+                        message = json.loads(line)
+                        messages.append(message)
+                        if (
+                            kill_after_messages is not None
+                            and len(messages) >= kill_after_messages
+                        ) or (kill_when is not None and kill_when(message)):
+                            proc.send_signal(signal.SIGKILL)
+                            break
+                proc.wait(timeout=timeout)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        return TapRun(proc.returncode, "".join(lines), stderr_path.read_text(), messages)
+
+
+def meltano(
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``meltano ARGS`` in this project with ``env`` on top of the environment."""
+    result = subprocess.run(
+        [str(BIN / "meltano"), *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"meltano {' '.join(args)} exited {result.returncode}\n"
+            f"--- stderr (tail) ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def secret_forms(secret: str) -> list[str]:
+    """A secret and the encodings it might leak in."""
+    import base64
+    from urllib.parse import quote_plus
+
+    b64 = base64.b64encode(secret.encode()).decode()
+    return sorted({secret, b64, quote_plus(secret), quote_plus(b64)})
+
+
+def assert_no_secrets(secrets: list[str], *texts: str) -> None:
+    """Fail, without printing the secret, if any form of it is in any text."""
+    for secret in secrets:
+        for form in secret_forms(secret):
+            for index, text in enumerate(texts):
+                assert form not in text, f"a secret (length {len(secret)}) leaked into text #{index}"
