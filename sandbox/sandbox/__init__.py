@@ -10,6 +10,8 @@ from .core import Faults, RunningSandbox, SandboxApp
 # vendor name -> (module, app class, default port for the demo)
 VENDORS: dict[str, tuple[str, str, int]] = {
     "rediffmail": ("sandbox.rediffmail", "RediffMailSandbox", 8765),
+    "mailprotector": ("sandbox.mailprotector", "MailprotectorSandbox", 8766),
+    "iredadmin": ("sandbox.iredadmin", "IRedAdminSandbox", 8767),
 }
 
 
