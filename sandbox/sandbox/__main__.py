@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port (one vendor only; default per vendor)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--settings", default="{}", help='JSON object of vendor settings, e.g. \'{"row_cap": 500}\''
+        "--settings", default="{}", help="JSON object of vendor settings, e.g. '{\"row_cap\": 500}'"
     )
     args = parser.parse_args(argv)
     vendors = list(VENDORS) if args.vendor == "all" else [args.vendor]
@@ -33,10 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     for sandbox in running:
         sandbox.stop()
     return 0

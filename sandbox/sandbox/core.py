@@ -29,9 +29,9 @@ class Faults:
     """What the server does wrong. Every field can be changed while it runs.
 
     ``fail_next`` is a queue of faults served to the next API calls, one each, in
-    order (deterministic tests); ``error_rate`` draws a fault from ``error_kinds``
-    at random with the app's seeded generator (storms). Vendor modules add their
-    own fault names to both.
+    order (deterministic tests; ``"ok"`` serves a call normally); ``error_rate``
+    draws a fault from ``error_kinds`` at random with the app's seeded generator
+    (storms). Vendor modules add their own fault names to both.
     """
 
     fail_next: list[str] = field(default_factory=list)
@@ -142,7 +142,8 @@ class SandboxApp:
     def next_fault(self) -> str | None:
         with self.lock:
             if self.faults.fail_next:
-                return self.faults.fail_next.pop(0)
+                fault = self.faults.fail_next.pop(0)
+                return None if fault == "ok" else fault
             if self.faults.error_rate and self._rng.random() < self.faults.error_rate:
                 return self._rng.choice(self.faults.error_kinds)
         return None
@@ -276,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is kept on the app."""
 
 

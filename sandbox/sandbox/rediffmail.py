@@ -25,7 +25,7 @@ _FIRST = ["amol", "priya", "renoj", "sneha", "arjun", "meera", "kabir", "anita",
 _LAST = ["m", "s", "k", "iyer", "nair", "shah", "das", "rao"]
 _SUBJECTS = [
     " Impotant announcement",
-    "Quarterly report – Q3",
+    "Quarterly report – Q3",  # noqa: RUF001 - real subjects carry en dashes
     "  दिवाली की शुभकामनाएँ",
     "Réunion de lundi",
     "Invoice #{n}",
@@ -226,7 +226,9 @@ def _hour_events(
         sender = rng.choice([*users[:6], f"admin@{domain}"])
         to, cc, bcc = rng.choice([1, 1, 1, 2, 3, 5]), rng.choice([0, 0, 1, 2]), rng.choice([0, 1])
         recipients = [
-            rng.choice(users) if rng.random() < 0.6 else f"{rng.choice(_FIRST)}@{rng.choice(_EXTERNAL)}"
+            rng.choice(users)
+            if rng.random() < 0.6
+            else f"{rng.choice(_FIRST)}@{rng.choice(_EXTERNAL)}"
             for _ in range(to + cc + bcc)
         ]
         http = rng.random() < 0.7
