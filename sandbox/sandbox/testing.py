@@ -76,14 +76,16 @@ def run_tap(
                 cmd += [f"--{name}", str(path)]
         cmd += list(args)
         stderr_path = tmp_path / "stderr.log"
-        with stderr_path.open("w") as stderr_file:
-            proc = subprocess.Popen(
+        with (
+            stderr_path.open("w") as stderr_file,
+            subprocess.Popen(
                 cmd,
                 stdout=subprocess.PIPE,
                 stderr=stderr_file,
                 text=True,
                 env={**os.environ, **(env or {})},
-            )
+            ) as proc,
+        ):
             assert proc.stdout is not None
             lines: list[str] = []
             messages: list[dict[str, Any]] = []
@@ -94,8 +96,7 @@ def run_tap(
                         message = json.loads(line)
                         messages.append(message)
                         if (
-                            kill_after_messages is not None
-                            and len(messages) >= kill_after_messages
+                            kill_after_messages is not None and len(messages) >= kill_after_messages
                         ) or (kill_when is not None and kill_when(message)):
                             proc.send_signal(signal.SIGKILL)
                             break
@@ -145,4 +146,6 @@ def assert_no_secrets(secrets: list[str], *texts: str) -> None:
     for secret in secrets:
         for form in secret_forms(secret):
             for index, text in enumerate(texts):
-                assert form not in text, f"a secret (length {len(secret)}) leaked into text #{index}"
+                assert form not in text, (
+                    f"a secret (length {len(secret)}) leaked into text #{index}"
+                )

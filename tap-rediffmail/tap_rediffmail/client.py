@@ -1,0 +1,351 @@
+"""Everything peculiar to RediffMail Pro's log API: one form-encoded POST per time
+window that answers both reports, failures that may come with HTTP 200, an IP
+allow-list, about one call per minute, and no paging (so windows are planned
+here, and split when a report may have been truncated)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams import RESTStream
+
+REPORTS = ("outbound_mail_delivery_report", "activity_report")
+
+
+def parse_utc(value: str) -> datetime:
+    """An ISO 8601 instant; naive values are taken as UTC."""
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso_utc(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+class Window(NamedTuple):
+    """A half-open time range ``[start, end)`` in Unix seconds."""
+
+    start: int
+    end: int
+
+
+class WindowPlanner:
+    """Plans the windows of one run.
+
+    Each ``window_seconds`` cell of the UTC epoch grid is cut in binary halves:
+    at level ``k`` the boundaries are ``cell + floor(size * i / 2**k)``. A window
+    runs from the current position to the next boundary of the current level, so
+    the same data and the same level give the same windows, run after run. The
+    level rises when a window is busy (more than ``max_rows`` rows) or truncated
+    (a report reached ``row_cap``) and falls again after sparse windows.
+    """
+
+    def __init__(
+        self,
+        start: int,
+        horizon: int,
+        window_seconds: int,
+        max_rows: int,
+        row_cap: int | None,
+        level: int = 0,
+    ) -> None:
+        self.horizon = horizon
+        self.window_seconds = window_seconds
+        self.max_rows = max_rows
+        self.row_cap = row_cap
+        self.level = level
+        self.current: Window | None = self._window_from(start) if start < horizon else None
+
+    def _boundary_after(self, position: int, level: int) -> int:
+        cell = position - position % self.window_seconds
+        parts = 2**level
+        for i in range(1, parts + 1):
+            boundary = cell + self.window_seconds * i // parts
+            if boundary > position:
+                return boundary
+        return cell + self.window_seconds  # pragma: no cover - the loop always returns
+
+    def _window_from(self, position: int) -> Window:
+        return Window(position, min(self._boundary_after(position, self.level), self.horizon))
+
+    def truncated(self, counts: dict[str, int]) -> bool:
+        return self.row_cap is not None and max(counts.values(), default=0) >= self.row_cap
+
+    def accept(self, counts: dict[str, int]) -> bool:
+        """Record the answer for the current window; False means it must be read again
+        in smaller pieces (a report may have been truncated)."""
+        window = self.current
+        assert window is not None
+        if self.truncated(counts):
+            while True:
+                self.level += 1
+                smaller = self._window_from(window.start)
+                if smaller.end < window.end:
+                    self.current = smaller
+                    return False
+                if window.end - window.start <= 1:
+                    raise FatalAPIError(
+                        f"Window {iso_utc(window.start)} holds {max(counts.values())} rows "
+                        f"in one second, reaching row_cap={self.row_cap}: it cannot be split "
+                        "further, so rows may be missing. Raise row_cap if the API allows more."
+                    )
+        total = sum(counts.values())
+        if total > self.max_rows:
+            self.level += 1
+        elif total < self.max_rows // 4 and self.level > 0:
+            self.level -= 1
+        self.current = self._window_from(window.end) if window.end < self.horizon else None
+        return True
+
+
+class WindowPaginator(BaseAPIPaginator[Window | None]):
+    """Walks the planner's windows; each "page" is one window's call."""
+
+    def __init__(self, planner: WindowPlanner) -> None:
+        super().__init__(planner.current)
+        self.planner = planner
+
+    def get_next(self, response: requests.Response) -> Window | None:
+        return self.planner.current
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty or re-planned window is not the end of the data."""
+        return True
+
+
+def encode_password(config: dict[str, Any]) -> str:
+    """The ``passwd`` form value: standard padded base64 of the UTF-8 password."""
+    if config.get("password_base64"):
+        return str(config["password_base64"]).strip()
+    return base64.b64encode(str(config["password"]).encode("utf-8")).decode("ascii")
+
+
+class Pacer:
+    """Keeps calls at least ``interval`` seconds apart (shared by the run's streams)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            if self._last is not None:
+                delay = self._last + self.interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            self._last = time.monotonic()
+
+
+class RediffMailStream(RESTStream[Window | None]):
+    """Base for the stream that calls ``/logs/get``."""
+
+    http_method = "POST"
+    payload_as_json = False
+    path = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = Pacer(float(self.config.get("min_seconds_between_calls", 60)))
+        self._secrets = [
+            self.config[k] for k in ("password", "password_base64") if self.config.get(k)
+        ]
+        if self.config.get("password"):
+            self._secrets.append(encode_password(self.config))
+
+    @property
+    def url_base(self) -> str:
+        return self.config.get("api_url") or "https://cl-logs.rediffmailpro.com/logs/get"
+
+    @property
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout", 300))
+
+    @property
+    def requests_session(self) -> requests.Session:
+        session = super().requests_session
+        session.verify = bool(self.config.get("verify_tls", True))
+        return session
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url_base).netloc
+
+    def prepare_request_payload(
+        self, context: dict | None, next_page_token: Window | None
+    ) -> dict[str, str]:
+        assert next_page_token is not None
+        return {
+            "domain": self.config["domain"],
+            "user_email": self.config["user_email"],
+            "passwd": encode_password(self.config),
+            "fromtime_epoch": str(next_page_token.start),
+            "totime_epoch": str(next_page_token.end),
+        }
+
+    # -- calls: pacing, retries, errors ----------------------------------
+    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
+        """Pace every attempt (retries included) and turn exhausted connection
+        failures into one line that names the host."""
+
+        def paced(*args: Any, **kwargs: Any) -> requests.Response:
+            self.pacer.wait()
+            return func(*args, **kwargs)
+
+        retried = super().request_decorator(paced)
+
+        def call(*args: Any, **kwargs: Any) -> requests.Response:
+            try:
+                return retried(*args, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise FatalAPIError(
+                    f"TLS verification failed for {self.host}: {type(exc).__name__}"
+                ) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                raise FatalAPIError(
+                    f"Cannot reach the RediffMail API at {self.host} after "
+                    f"{self.backoff_max_tries()} attempts ({type(exc).__name__}): check "
+                    "api_url and the network"
+                ) from None
+
+        return call
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 5))
+
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Retry-After when the server sends one, else exponential from
+        ``retry_backoff_seconds``."""
+        base = float(self.config.get("retry_backoff_seconds", 5))
+        exception = yield 0.0
+        attempt = 0
+        while True:
+            retry_after = _retry_after(exception)
+            exception = yield retry_after if retry_after is not None else base * 2**attempt
+            attempt += 1
+
+    def backoff_jitter(self, value: float) -> float:
+        """Up to 10 % more, never less (Retry-After is a minimum)."""
+        import random
+
+        return value * (1 + random.random() / 10)
+
+    def backoff_handler(self, details: Any) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "Retrying in %.1f s after attempt %d: %s",
+            details.get("wait", 0),
+            details.get("tries", 0),
+            self.redact(str(exc)) if exc else "unknown error",
+        )
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """The SDK default echoes the body; this names status and vendor message only."""
+        return self.redact(
+            f"RediffMail API answered HTTP {response.status_code}: {_vendor_message(response)}"
+        )
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Failures can come as HTTP errors or as HTTP 200 with a failure status, and
+        bodies can be HTML or cut short; parse once and classify."""
+        payload = _json_or_none(response)
+        status_code = response.status_code
+        if isinstance(payload, dict) and str(payload.get("status", "")).lower() != "success":
+            body_code = payload.get("status_code")
+            if isinstance(body_code, int | str) and str(body_code).isdigit():
+                status_code = int(body_code) if int(body_code) >= 400 else 500
+            elif status_code < 400:
+                status_code = 500
+        message = self.redact(_vendor_message(response, payload))
+
+        if status_code == HTTPStatus.UNAUTHORIZED:
+            raise FatalAPIError(
+                f"RediffMail rejected the credentials of {self.config['user_email']} for "
+                f"{self.config['domain']} (401: {message}): check user_email, domain and "
+                "password (plain in 'password', or standard base64 in 'password_base64')"
+            )
+        if status_code == HTTPStatus.FORBIDDEN:
+            raise FatalAPIError(
+                f"RediffMail refused this machine's IP address (403: {message}): ask Rediff "
+                "support to allow-list the public IP (or CIDR range) the tap runs from"
+            )
+        if status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            raise RetriableAPIError(f"RediffMail rate limit (429: {message})", response)
+        if status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(f"RediffMail server error ({status_code}: {message})", response)
+        if status_code >= HTTPStatus.BAD_REQUEST:
+            raise FatalAPIError(f"RediffMail refused the request ({status_code}: {message})")
+        if payload is None:
+            kind = (
+                "HTML"
+                if b"<html" in response.content[:512].lower()
+                else "invalid or truncated JSON"
+            )
+            raise RetriableAPIError(
+                f"RediffMail answered {kind} ({len(response.content)} bytes) instead of JSON",
+                response,
+            )
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict | type(None)):
+            raise FatalAPIError(f"RediffMail 'data' is {type(data).__name__}, expected an object")
+        for name in REPORTS:
+            rows = (data or {}).get(name)
+            if not isinstance(rows, list | type(None)):
+                raise FatalAPIError(
+                    f"RediffMail '{name}' is {type(rows).__name__}, expected a list"
+                )
+        response.report_payload = payload  # type: ignore[attr-defined]
+
+    @staticmethod
+    def reports_of(response: requests.Response) -> dict[str, list[dict[str, Any]]]:
+        """Both reports of a validated response; missing or null keys are empty."""
+        data = response.report_payload.get("data") or {}  # type: ignore[attr-defined]
+        return {name: data.get(name) or [] for name in REPORTS}
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _vendor_message(response: requests.Response, payload: Any = None) -> str:
+    payload = payload if payload is not None else _json_or_none(response)
+    if isinstance(payload, dict) and payload.get("message"):
+        return str(payload["message"])[:200]
+    return response.reason or "no message"
+
+
+def _retry_after(exception: BaseException | None) -> float | None:
+    response = getattr(exception, "response", None)
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
