@@ -1,0 +1,83 @@
+"""tap-iredadmin: domains, users, aliases, mailing lists and policies from iRedAdmin-Pro."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+
+from .client import IRedAdminClient
+from .streams import STREAM_TYPES, IRedAdminStream
+
+
+class TapIRedAdmin(Tap):
+    name = "tap-iredadmin"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "base_url",
+            th.URIType,
+            required=True,
+            description="iRedAdmin-Pro's address, e.g. https://mail.example.com/iredadmin",
+        ),
+        th.Property(
+            "username", th.StringType, required=True, description="Admin's full email address"
+        ),
+        th.Property("password", th.StringType, required=True, secret=True),
+        th.Property(
+            "user_details",
+            th.BooleanType,
+            default=False,
+            description="Read /api/user/<mail> for every mailbox (forwardings, aliases, ...)",
+        ),
+        th.Property(
+            "user_policies",
+            th.BooleanType,
+            default=False,
+            description="Read spam, throttle and greylisting settings of every mailbox",
+        ),
+        th.Property(
+            "max_workers",
+            th.IntegerType(minimum=1),
+            default=8,
+            description="Concurrent per-item API calls (1 = one call at a time)",
+        ),
+        th.Property("request_timeout", th.NumberType, default=60, description="Seconds"),
+        th.Property(
+            "verify_tls",
+            th.BooleanType,
+            default=True,
+            description="Check the server's TLS certificate (turning it off logs a warning)",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=5,
+            description="Retries of a call after 5xx, 429, timeouts and broken answers",
+        ),
+        th.Property(
+            "retry_wait_seconds",
+            th.NumberType,
+            default=1.0,
+            description="First wait before a retry; doubles on each further retry",
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            description="Let targets retire rows that vanished upstream (ACTIVATE_VERSION)",
+        ),
+    ).to_dict()
+
+    @cached_property
+    def api(self) -> IRedAdminClient:
+        """The run's one logged-in session, shared by all streams."""
+        return IRedAdminClient.from_config(dict(self.config), self.logger)
+
+    def discover_streams(self) -> list[IRedAdminStream]:
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+
+if __name__ == "__main__":
+    TapIRedAdmin.cli()
