@@ -1,0 +1,488 @@
+"""Everything peculiar to the Mailprotector HTTP API: authentication, errors and
+retries, the domain lists, and reading message logs losslessly in spite of the
+5000-record cap, unstable ordering of equal timestamps and a time filter that is
+not documented publicly (``../shared/contracts/mailprotector.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import typing as t
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import PageNumberPaginator
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+MS = 1  # window bounds and timestamps are integer epoch milliseconds
+SECOND = 1000
+# Parameter names of the time filter per style; bounds are half-open [start, end).
+TIME_FILTER_PARAMS = {
+    "operator": ("received_at[geq]", "received_at[lt]"),
+    "start_end_date": ("start_date", "end_date"),
+    "date_start_end": ("date_start", "date_end"),
+}
+
+
+class AuthenticationError(FatalAPIError):
+    """401: the key is missing or invalid. Nothing else can work; stop at once."""
+
+
+class EntityAccessError(FatalAPIError):
+    """403/404 on one domain, reseller or customer."""
+
+    def __init__(self, entity: str, status: int, detail: str) -> None:
+        self.entity = entity
+        self.status = status
+        reason = "the API key is not allowed on it" if status == 403 else "it does not exist"
+        super().__init__(f"{entity}: HTTP {status}, {reason} ({detail})")
+
+
+class LogReadError(FatalAPIError):
+    """The log API answered in a way that would lose data if the tap went on."""
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(moment: datetime) -> int:
+    """Epoch milliseconds (floor), exact: no float rounding of ``.913`` to ``.912``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+def parse_datetime(value: str) -> datetime:
+    """ISO 8601; a value without offset is UTC."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(ms: int) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. ``2026-11-21T08:00:00.000Z``."""
+    moment = datetime.fromtimestamp(ms // 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse_received_at(value: t.Any) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"received_at is {type(value).__name__}, not a string")
+    return to_ms(parse_datetime(value))
+
+
+class RetryDelay:
+    """Seconds to wait before the next attempt: ``Retry-After`` when the server sent
+    one, else exponential backoff with jitter; both capped. One instance per request."""
+
+    def __init__(self, base: float, cap: float) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+
+    def __call__(self, exception: Exception) -> float:
+        self.attempt += 1
+        response = getattr(exception, "response", None)
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), self.cap)
+            except ValueError:
+                pass  # an HTTP date or garbage: fall back to backoff
+        delay = self.base * 2 ** (self.attempt - 1)
+        return min(delay * random.uniform(0.5, 1.0), self.cap)
+
+
+class MailprotectorStream(RESTStream):
+    """Base of the streams: authentication, timeouts, TLS, errors and retries."""
+
+    @property
+    def url_base(self) -> str:
+        return self.config["base_url"].rstrip("/")
+
+    @property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        return BearerTokenAuthenticator(token=self.config["api_key"])
+
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json"}
+
+    @property
+    def timeout(self) -> int:
+        return self.config["request_timeout"]
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = self.config["verify_tls"]
+        return session
+
+    # -- errors -------------------------------------------------------------
+    def response_error_message(self, response: requests.Response) -> str:
+        """One line naming status, path and the server's message, never the key."""
+        path = urlsplit(response.url).path
+        try:
+            body = response.json()
+            detail = body.get("message") if isinstance(body, dict) else None
+        except ValueError:
+            detail = None
+        if detail is None:
+            kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+            detail = f"{len(response.content)} bytes of {kind}"
+        detail = str(detail).replace(self.config["api_key"], "[api_key]")[:200]
+        return f"HTTP {response.status_code} {response.reason} for {path}: {detail}"
+
+    def entity_of(self, response: requests.Response) -> str:
+        """Which tenant entity a request was about, for 403/404 messages."""
+        parts = urlsplit(response.url).path.split("/")
+        for kind, label in (
+            ("domains", "domain"),
+            ("resellers", "reseller"),
+            ("customers", "customer"),
+        ):
+            if kind in parts and parts.index(kind) + 1 < len(parts):
+                return f"{label} {parts[parts.index(kind) + 1]}"
+        return urlsplit(response.url).path
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status == 401:
+            raise AuthenticationError(
+                f"{self.response_error_message(response)}; the API key was rejected, check api_key"
+            )
+        if status in (403, 404):
+            raise EntityAccessError(
+                self.entity_of(response), status, self.response_error_message(response)
+            )
+        if status == 429 or status >= 500:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status >= 400:
+            raise FatalAPIError(self.response_error_message(response))
+        try:
+            response.json()
+        except ValueError:
+            raise RetriableAPIError(
+                f"{self.response_error_message(response)} (status {status} but the body "
+                "is not complete JSON)",
+                response,
+            ) from None
+
+    # -- retries ------------------------------------------------------------
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        return self.backoff_runtime(
+            value=RetryDelay(self.config["retry_base_seconds"], self.config["retry_max_seconds"])
+        )
+
+    def backoff_jitter(self, value: float) -> float:
+        """Jitter is part of :class:`RetryDelay`; ``Retry-After`` is honoured as sent."""
+        return value
+
+    def backoff_max_tries(self) -> int:
+        return self.config["max_retries"] + 1
+
+    def backoff_handler(self, details: Details) -> None:
+        exception = details.get("exception")
+        cause = exception if isinstance(exception, RetriableAPIError) else type(exception).__name__
+        self.log(
+            "Attempt %d of %s failed (%s); retrying in %.2f s",
+            details.get("tries"),
+            self.name,
+            cause,
+            details.get("wait") or 0.0,
+            level=logging.WARNING,
+        )
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        body = response.json()
+        rows = body if isinstance(body, list) else [body]
+        for row in rows:
+            if not isinstance(row, dict):
+                raise LogReadError(
+                    f"{self.response_error_message(response)}: expected JSON objects, "
+                    f"got {type(row).__name__}"
+                )
+            yield row
+
+
+class DomainListPaginator(PageNumberPaginator):
+    """``page``/``per_page`` lists end with a short page; a single object ends at once."""
+
+    def __init__(self, per_page: int) -> None:
+        super().__init__(start_value=1)
+        self.per_page = per_page
+
+    def has_more(self, response: requests.Response) -> bool:
+        body = response.json()
+        return isinstance(body, list) and len(body) == self.per_page
+
+
+# -- message logs ---------------------------------------------------------------
+
+
+@dataclass
+class LogPage:
+    rows: list[tuple[int, dict[str, t.Any]]]  # (received_at ms, entry), checked
+    total: int | None  # from X-Pagination, when present
+
+
+@dataclass
+class LogQuery:
+    """One filtered, ascending query over ``[start, end)`` and the pages it returned."""
+
+    domain_id: int
+    start: int
+    end: int
+    pages: list[LogPage] = field(default_factory=list)
+    refused: bool = False  # a page past the cap was answered with HTTP 422
+
+    @property
+    def rows(self) -> list[tuple[int, dict[str, t.Any]]]:
+        return [row for page in self.pages for row in page.rows]
+
+    def __str__(self) -> str:
+        return f"domain {self.domain_id}, window [{iso(self.start)}, {iso(self.end)})"
+
+
+@dataclass
+class Window:
+    """What a finished window yields: complete rows for ``[start, done_until)``."""
+
+    rows: list[dict[str, t.Any]]
+    done_until: int
+    requests: int
+
+
+class LogPaginator(PageNumberPaginator):
+    """Pages of one :class:`LogQuery`: stop at a short page, at the total the server
+    reported, or before the first page that would start past the cap."""
+
+    def __init__(self, query: LogQuery, page_size: int, cap: int) -> None:
+        super().__init__(start_value=1)
+        self.query = query
+        self.page_size = page_size
+        self.cap = cap
+
+    def has_more(self, response: requests.Response) -> bool:
+        if self.query.refused or not self.query.pages:
+            return False
+        page = self.query.pages[-1]
+        read = self.current_value * self.page_size
+        return (
+            len(page.rows) >= self.page_size
+            and read < self.cap
+            and (page.total is None or read < page.total)
+        )
+
+
+class MessageLogStream(MailprotectorStream):
+    """Reads ``/domains/{id}/logs`` in closed ascending windows without losing entries.
+
+    A window is read page by page (largest page size, ``received_at`` ascending).
+    If the cap cuts it short (full pages up to the cap, a refused or empty page after
+    a full one), the rows before the last timestamp seen are complete, because the
+    order is ascending: the window is split there and the rest is read as the next
+    window. Entries sharing one timestamp may come back in a different order on
+    every page; that shows as an id served twice (and, by count, as many missing),
+    so such a timestamp is re-read on its own until every id is in.
+    """
+
+    path = "/api/v1/domains/{domain_id}/logs"
+    replication_key = "received_at"
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._query: LogQuery | None = None
+
+    @property
+    def is_sorted(self) -> bool:
+        """Rows are emitted in ascending ``received_at``, so any STATE the SDK writes
+        mid-window (every 10,000 records) is a safe resume point."""
+        return True
+
+    @property
+    def check_sorted(self) -> bool:
+        """Off: each run re-reads an overlap that starts before the bookmark."""
+        return False
+
+    # -- requests -------------------------------------------------------------
+    def get_new_paginator(self) -> LogPaginator:
+        assert self._query is not None
+        return LogPaginator(self._query, self.config["page_size"], self.config["result_cap"])
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        assert self._query is not None
+        start_param, end_param = TIME_FILTER_PARAMS[self.config["time_filter_style"]]
+        request.params = {
+            "page": page.next_page_token,
+            "page_size": self.config["page_size"],
+            "sort_field": "received_at",
+            "sort_direction": "asc",
+            start_param: iso(self._query.start),
+            end_param: iso(self._query.end),
+        }
+        return request
+
+    def validate_response(self, response: requests.Response) -> None:
+        page = int(parse_qs(urlsplit(response.url).query).get("page", ["1"])[0])
+        if response.status_code == 422 and page > 1 and self._query is not None:
+            self._query.refused = True  # past the cap: the rows so far are a prefix
+            return
+        super().validate_response(response)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        query = self._query
+        assert query is not None
+        if query.refused:
+            return
+        body = response.json()
+        if not isinstance(body, list):
+            raise LogReadError(
+                f"{self.response_error_message(response)}: expected a JSON array of log "
+                f"entries, got {type(body).__name__}"
+            )
+        page = LogPage(self.checked_rows(query, body), _pagination_total(response))
+        query.pages.append(page)
+        yield from body
+
+    def run_query(self, context: Context, start: int, end: int) -> LogQuery:
+        self._query = LogQuery(context["domain_id"], start, end)
+        try:
+            for _ in self.request_records(context):
+                pass
+            return self._query
+        finally:
+            self._query = None
+
+    # -- windows --------------------------------------------------------------
+    def checked_rows(self, query: LogQuery, body: list) -> list[tuple[int, dict]]:
+        """``(received_at ms, row)`` pairs of one page; fail at once if the server
+        ignored the time filter or the ascending sort, which lossless reading needs."""
+        out: list[tuple[int, dict]] = []
+        previous = next((p.rows[-1][0] for p in reversed(query.pages) if p.rows), query.start)
+        for row in body:
+            try:
+                if not isinstance(row, dict) or not isinstance(row.get("id"), str | int):
+                    raise ValueError("not an object with an id")
+                at = parse_received_at(row.get("received_at"))
+            except ValueError as exc:
+                raise LogReadError(f"{query}: unreadable log entry ({exc})") from None
+            if not query.start <= at < query.end:
+                raise LogReadError(
+                    f"{query}: the server returned an entry received at {iso(at)}, outside "
+                    "the window; it does not apply the time filter (time_filter_style="
+                    f"{self.config['time_filter_style']!r}). Stopping instead of reading "
+                    "everything."
+                )
+            if at < previous:
+                raise LogReadError(
+                    f"{query}: entries are not in ascending received_at order; the server "
+                    "ignored sort_field=received_at"
+                )
+            previous = at
+            out.append((at, row))
+        return out
+
+    def is_complete(self, query: LogQuery) -> bool:
+        """Whether the query returned every entry of its range, not a capped prefix."""
+        if query.refused or not query.pages:
+            return not query.refused
+        served = sum(len(page.rows) for page in query.pages)
+        total = query.pages[-1].total
+        if total is not None and total < self.config["result_cap"] and served >= total:
+            return True
+        last = query.pages[-1].rows
+        if len(query.pages) == 1:
+            return len(last) < self.config["page_size"]
+        return 0 < len(last) < self.config["page_size"]  # empty after full: maybe capped
+
+    def read_window(self, context: Context, start: int, end: int) -> Window:
+        query = self.run_query(context, start, end)
+        requests_used = len(query.pages) + query.refused
+        rows = query.rows
+        done_until = end
+        if not self.is_complete(query):
+            last = rows[-1][0]
+            if last <= start:
+                raise LogReadError(
+                    f"domain {context['domain_id']}: at least {len(rows)} entries share "
+                    f"received_at {iso(start)}, more than the {self.config['result_cap']} "
+                    "one query can return; this window cannot be split further, so those "
+                    "entries cannot all be read. Stopping with the bookmark before them."
+                )
+            done_until = last  # split: [start, last) is complete, [last, end) comes next
+            rows = [(at, row) for at, row in rows if at < last]
+
+        by_id: dict[t.Any, tuple[int, dict]] = {}
+        unstable: set[int] = set()
+        for at, row in rows:
+            if row["id"] in by_id:
+                unstable.add(at)
+            by_id[row["id"]] = (at, row)
+        for at in sorted(unstable):
+            group, used = self.read_tie_group(context, at)
+            requests_used += used
+            by_id = {key: value for key, value in by_id.items() if value[0] != at}
+            by_id.update({row["id"]: (at, row) for row in group})
+        ordered = sorted(by_id.values(), key=lambda item: item[0])
+        return Window([row for _, row in ordered], done_until, requests_used)
+
+    def read_tie_group(self, context: Context, at: int) -> tuple[list[dict], int]:
+        """Every entry received at ``at`` (one millisecond), re-read until the ids
+        collected reach the count served in one pass."""
+        passes = self.config["tie_reread_passes"]
+        found: dict[t.Any, dict] = {}
+        requests_used = 0
+        served = 0
+        for attempt in range(1, passes + 1):
+            query = self.run_query(context, at, at + MS)
+            requests_used += len(query.pages) + query.refused
+            rows = query.rows
+            if not self.is_complete(query):
+                raise LogReadError(
+                    f"domain {context['domain_id']}: {len(rows)} or more entries share "
+                    f"received_at {iso(at)}, more than one query can return; this window "
+                    "cannot be split further. Stopping with the bookmark before them."
+                )
+            served = max(served, len(rows))
+            found.update((row["id"], row) for _, row in rows)
+            if len(found) >= served:
+                if attempt > 1:
+                    self.log(
+                        "domain %s: %d entries at %s came back in unstable order; "
+                        "all collected after %d reads",
+                        context["domain_id"],
+                        served,
+                        iso(at),
+                        attempt,
+                    )
+                return list(found.values()), requests_used
+        raise LogReadError(
+            f"domain {context['domain_id']}: {served} entries share received_at {iso(at)} "
+            f"and come back in a different order on every page; only {len(found)} distinct "
+            f"ids after {passes} reads (tie_reread_passes). Stopping with the bookmark "
+            "before them."
+        )
+
+
+def _pagination_total(response: requests.Response) -> int | None:
+    header = response.headers.get("X-Pagination")
+    if not header:
+        return None
+    try:
+        total = json.loads(header).get("total")
+    except (ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) else None
