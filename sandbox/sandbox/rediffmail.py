@@ -71,6 +71,7 @@ class RediffSettings:
     attachment_style: str = "mixed"
     activity_timestamps: bool = False
     record_status_fields: bool = False
+    odd_value_types: bool = False  # counts as strings, or not numbers at all
     row_cap: int | None = None
     max_window_seconds: int = 31 * 86400
 
@@ -178,6 +179,9 @@ class RediffMailSandbox(SandboxApp):
         if s.record_status_fields:
             out["status"] = "delivered"
             out["status_code"] = 250
+        if s.odd_value_types:
+            out["mail_size_bytes"] = str(out["mail_size_bytes"])
+            out["rcpt_cc_count"] = "n/a"
         if s.extra_fields:
             out["message_class"] = "bulk" if row["rcpt_to_count"] > 3 else "personal"
             out["tls"] = {"version": "TLSv1.3", "cipher": "TLS_AES_256_GCM_SHA384"}

@@ -92,7 +92,7 @@ def run_tap(
             try:
                 for line in proc.stdout:
                     lines.append(line)
-                    if line.startswith("{"):
+                    if line.startswith("{\"type\""):
                         message = json.loads(line)
                         messages.append(message)
                         if (

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,7 +93,10 @@ class ReportWindowsStream(RediffMailStream):
         if self.planner.current is None:
             self.logger.info("Nothing to read yet: the next window is not older than the lag")
             return
-        yield from super().get_records(context)
+        for count, record in enumerate(super().get_records(context), 1):
+            yield record
+            if count == self.ABORT_AT_RECORD_COUNT:  # --test: stop before the next call
+                return
 
     def get_new_paginator(self) -> WindowPaginator:
         return WindowPaginator(self.planner)
@@ -145,10 +149,13 @@ class ReportStream(Stream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.zone = ZoneInfo(self.config.get("timezone", "Asia/Kolkata"))
         self._window: Window | None = None
         self._rows: list[dict[str, Any]] = []
         self._warned_outside = False
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.get("timezone", "Asia/Kolkata"))
 
     def hand_over(self, window: Window, rows: list[dict[str, Any]]) -> None:
         self._window, self._rows = window, rows
