@@ -500,8 +500,10 @@ class IRedAdminSandbox(SandboxApp):
         return Response.json({"_success": True, "_data": data})
 
     def vendor_fault(self, fault: str, request: Request) -> Response | None:
-        if fault in VENDOR_FAULTS:
-            return self._with_cookie(self.failure(fault), secrets.token_hex(20))
+        """The vendor's failure reasons, and ``failure:<any reason>`` (e.g. an exception text)."""
+        if fault in VENDOR_FAULTS or fault.startswith("failure:"):
+            reason = fault.removeprefix("failure:")
+            return self._with_cookie(self.failure(reason), secrets.token_hex(20))
         return None
 
     def _api(self, handler: Any) -> Any:

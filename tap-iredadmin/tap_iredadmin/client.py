@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -130,11 +131,12 @@ class IRedAdminClient:
             config["username"],
             config["password"],
             logger=logger,
-            request_timeout=config.get("request_timeout", 60),
+            # JSON numbers in the config may arrive as Decimal
+            request_timeout=float(config.get("request_timeout", 60)),
             verify_tls=config.get("verify_tls", True),
-            max_retries=config.get("max_retries", 5),
-            retry_wait_seconds=config.get("retry_wait_seconds", 1.0),
-            max_workers=config.get("max_workers", 8),
+            max_retries=int(config.get("max_retries", 5)),
+            retry_wait_seconds=float(config.get("retry_wait_seconds", 1.0)),
+            max_workers=int(config.get("max_workers", 8)),
         )
 
     # -- session -------------------------------------------------------------
@@ -223,7 +225,7 @@ class IRedAdminClient:
                 )  # fmt: skip
                 cause, body = _check_transport(response)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                response, body, cause = None, None, type(exc).__name__
+                response, body, cause = None, None, _transport_error(exc)
             if cause is None and response is not None:
                 return response, body
             if attempt > self.max_retries:
@@ -366,6 +368,12 @@ def _check_transport(response: requests.Response) -> tuple[str | None, Any]:
             f"the answer is not valid JSON (HTTP 200, {kind}, {len(response.content)} bytes)",
             None,
         )
+
+
+def _transport_error(exc: requests.RequestException) -> str:
+    """The exception type and its OS-level reason, without urllib3's long wrapping."""
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+    return type(exc).__name__ + (f" ({errno.group(0)})" if errno else "")
 
 
 def _retry_after(response: requests.Response) -> float:
