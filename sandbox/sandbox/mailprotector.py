@@ -146,6 +146,8 @@ class MailprotectorSandbox(SandboxApp):
             return self.too_many_requests({})
         if fault == "rate_limit_retry_after":
             return self.too_many_requests({"Retry-After": "1"})
+        if fault == "echo_key":  # a careless server quoting the credential back
+            return Response.json({"message": f"upstream rejected token {_bearer(request)}"}, 500)
         return None
 
     # -- access -----------------------------------------------------------

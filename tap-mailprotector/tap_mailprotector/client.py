@@ -87,8 +87,8 @@ class RetryDelay:
     one, else exponential backoff with jitter; both capped. One instance per request."""
 
     def __init__(self, base: float, cap: float) -> None:
-        self.base = base
-        self.cap = cap
+        self.base = float(base)  # config numbers arrive as Decimal
+        self.cap = float(cap)
         self.attempt = 0
 
     def __call__(self, exception: Exception) -> float:

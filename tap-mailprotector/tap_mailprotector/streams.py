@@ -167,7 +167,7 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
         before ``start_date`` or retention) to now minus the settle delay."""
         now = datetime.now(UTC)
         end = now - timedelta(seconds=self.config["settle_delay_seconds"])
-        floor = now - timedelta(days=self.config["retention_days"]) + RETENTION_MARGIN
+        floor = now - timedelta(days=float(self.config["retention_days"])) + RETENTION_MARGIN
         start_date = self.config.get("start_date")
         wanted = self.get_starting_timestamp(context)  # max(bookmark, start_date)
         if wanted is None:
@@ -218,7 +218,7 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
 
     def read_domain(self, context: Context) -> t.Iterable[dict[str, t.Any]]:
         start, end = self.sync_range(context)
-        max_window = self.config["max_window_hours"] * 3600 * SECOND
+        max_window = int(float(self.config["max_window_hours"]) * 3600 * SECOND)
         windows = rows = requests_used = 0
         while start < end:
             window = self.read_window(context, start, min(start + max_window, end))
