@@ -7,7 +7,6 @@ import json
 
 import psycopg
 import pytest
-
 from sandbox.mailprotector import DEMO_API_KEY
 from sandbox.testing import assert_no_secrets, meltano
 
