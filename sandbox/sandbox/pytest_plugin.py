@@ -40,5 +40,6 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def meltano_installed() -> None:
-    """``meltano install`` once per session (plugins come from the package registry)."""
+    """``meltano install`` once per test process (plugins come from the package
+    registry; ``meltano()`` makes parallel workers take turns)."""
     meltano("install", timeout=900)

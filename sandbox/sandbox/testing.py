@@ -3,6 +3,7 @@ its Singer messages, run Meltano in this project, check that secrets stay hidden
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -92,7 +93,7 @@ def run_tap(
             try:
                 for line in proc.stdout:
                     lines.append(line)
-                    if line.startswith("{\"type\""):
+                    if line.startswith('{"type"'):
                         message = json.loads(line)
                         messages.append(message)
                         if (
@@ -114,16 +115,25 @@ def meltano(
     timeout: float = 600,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``meltano ARGS`` in this project with ``env`` on top of the environment."""
-    result = subprocess.run(
-        [str(BIN / "meltano"), *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    """Run ``meltano ARGS`` in this project with ``env`` on top of the environment.
+
+    Meltano clears a plugin's files under ``.meltano/run`` when it starts it, so two
+    runs at once in one project break each other: a lock file makes them take turns
+    (parallel test workers, several suites on one machine).
+    """
+    lock_path = PROJECT_ROOT / ".meltano" / "tests.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [str(BIN / "meltano"), *args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     if check and result.returncode != 0:
         raise AssertionError(
             f"meltano {' '.join(args)} exited {result.returncode}\n"

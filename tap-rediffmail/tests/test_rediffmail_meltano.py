@@ -43,7 +43,12 @@ def test_meltano_run_into_postgres_is_complete_and_idempotent(
 ):
     env, variables = pipeline_env
     database = postgres_server.create_database("rediffmail_e2e")
+    system_db = postgres_server.create_database("rediffmail_meltano_system")
     variables |= {
+        # State lives in PostgreSQL, as in the scheduled workflow: it survives a fresh runner.
+        "MELTANO_DATABASE_URI": postgres_server.dsn(system_db).replace(
+            "postgresql://", "postgresql+psycopg://"
+        ),
         "TARGET_POSTGRES_HOST": postgres_server.host,
         "TARGET_POSTGRES_PORT": str(postgres_server.port),
         "TARGET_POSTGRES_USER": postgres_server.user,
