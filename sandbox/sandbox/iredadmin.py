@@ -175,7 +175,9 @@ class IRedAdminSandbox(SandboxApp):
             self.aliases[domain] = {}
             self.mailing_lists[domain] = {}
             locals_ = ["postmaster"] if domain in NAMED_DOMAINS else []
-            locals_ += [admin.split("@")[0] for admin in s.admins if admin.endswith("@" + domain)]
+            for admin in s.admins:
+                if admin.endswith("@" + domain) and admin.split("@")[0] not in locals_:
+                    locals_.append(admin.split("@")[0])
             n = 0
             while len(locals_) < s.users_per_domain:
                 locals_.append(_numbered(_PERSONS, n))
