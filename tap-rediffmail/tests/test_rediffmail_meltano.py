@@ -98,7 +98,7 @@ def test_meltano_run_into_duckdb(pipeline_env, tmp_path):
 
     def counts():
         with duckdb.connect(str(path), read_only=True) as conn:
-            conn.execute("SET schema = 'mail'")
+            conn.execute("SET schema = 'tap_rediffmail'")  # one schema per tap
             return counts_from(lambda sql: conn.execute(sql).fetchone())
 
     meltano("--environment=demo", "run", "tap-rediffmail", "target-duckdb", env=variables)
