@@ -585,7 +585,13 @@ class IRedAdminSandbox(SandboxApp):
         return out
 
     def get_domains(self, request: Request, admin: str) -> Response:
-        return self.ok({d: self._render(self.domains[d]) for d in self.visible_domains(admin)})
+        """Flags act by presence: ``?name_only=no`` still means names only."""
+        rows = [self.domains[d] for d in self.visible_domains(admin)]
+        if "disabled_only" in request.query:
+            rows = [row for row in rows if not row["active"]]
+        if "name_only" in request.query:
+            return self.ok([row["domain"] for row in rows])
+        return self.ok({row["domain"]: self._render(row) for row in rows})
 
     def get_domain(self, request: Request, admin: str, domain: str) -> Response:
         if domain not in self.domains:
@@ -606,15 +612,23 @@ class IRedAdminSandbox(SandboxApp):
             }
         )
 
-    def _domain_list(self, admin: str, domain: str, table: dict[str, Any]) -> Response:
+    def _domain_list(
+        self, request: Request, admin: str, domain: str, table: dict[str, Any]
+    ) -> Response:
+        """A domain's accounts; ``email_only`` and ``disabled_only`` act by presence."""
         if domain not in self.domains:
             return self.failure("INVALID_DOMAIN_NAME")
         if not self._may_read(admin, domain):
             return self.failure("PERMISSION_DENIED")
-        return self.ok([self._render(row) for row in table[domain].values()])
+        rows = list(table[domain].values())
+        if "disabled_only" in request.query:
+            rows = [row for row in rows if not row["active"]]
+        if "email_only" in request.query:
+            return self.ok([row.get("username") or row["address"] for row in rows])
+        return self.ok([self._render(row) for row in rows])
 
     def get_users(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(admin, domain, self.users)
+        return self._domain_list(request, admin, domain, self.users)
 
     def get_user(self, request: Request, admin: str, mail: str) -> Response:
         domain = mail.rsplit("@", 1)[-1]
@@ -642,7 +656,7 @@ class IRedAdminSandbox(SandboxApp):
         return self.ok(out)
 
     def get_aliases(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(admin, domain, self.aliases)
+        return self._domain_list(request, admin, domain, self.aliases)
 
     def get_alias(self, request: Request, admin: str, mail: str) -> Response:
         row = self.aliases.get(mail.rsplit("@", 1)[-1], {}).get(mail)
@@ -655,7 +669,7 @@ class IRedAdminSandbox(SandboxApp):
         )
 
     def get_mailing_lists(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(admin, domain, self.mailing_lists)
+        return self._domain_list(request, admin, domain, self.mailing_lists)
 
     def _policy_account(self, admin: str, account: str | None) -> str | None:
         """The policy key for a URL, or None when the admin may not read it."""

@@ -71,6 +71,19 @@ def test_shapes_of_the_reads(api: Callable[..., Any]) -> None:
     assert slash.status_code == 303
 
 
+def test_flags_act_by_presence(api: Callable[..., Any]) -> None:
+    app, base, session = api()
+    login(session, base)
+    names = ["example.com", "example.net", "example.org"]
+    assert session.get(f"{base}/domains?name_only=no").json()["_data"] == names
+    emails = session.get(f"{base}/users/example.org?email_only=no").json()["_data"]
+    assert emails == [u for u in app.truth({})["users"] if u.endswith("@example.org")]
+    app.update_user(emails[1], active=0)
+    disabled = session.get(f"{base}/users/example.org?disabled_only=&email_only").json()
+    assert emails[1] in disabled["_data"]
+    assert all(not app.users["example.org"][mail]["active"] for mail in disabled["_data"])
+
+
 def test_api_off_ip_list_and_normal_admin(api: Callable[..., Any]) -> None:
     _, base, session = api(api_enabled=False)
     assert session.get(f"{base}/domains").status_code == 404
