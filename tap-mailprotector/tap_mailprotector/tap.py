@@ -88,8 +88,9 @@ class TapMailprotector(Tap):
         th.Property(
             "max_window_hours",
             th.NumberType,
-            default=24,
-            description="Longest time window one log query covers",
+            default=336,
+            description="Longest time window one log query covers (windows the cap cuts "
+            "short continue from where the cut fell)",
         ),
         th.Property(
             "retention_days",
