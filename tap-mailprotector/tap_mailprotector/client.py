@@ -353,7 +353,16 @@ class MessageLogStream(MailprotectorStream):
                 f"{self.response_error_message(response)}: expected a JSON array of log "
                 f"entries, got {type(body).__name__}"
             )
-        page = LogPage(self.checked_rows(query, body), _pagination_total(response))
+        pagination = _pagination(response)
+        served_size = pagination.get("page_size")
+        if isinstance(served_size, int) and served_size < self.config["page_size"]:
+            raise LogReadError(
+                f"{query}: the server serves pages of {served_size} entries, not the "
+                f"configured page_size {self.config['page_size']}; a short page would be "
+                f"taken for the end of the data. Set page_size to {served_size}."
+            )
+        total = pagination.get("total")
+        page = LogPage(self.checked_rows(query, body), total if isinstance(total, int) else None)
         query.pages.append(page)
         yield from body
 
@@ -396,17 +405,16 @@ class MessageLogStream(MailprotectorStream):
         return out
 
     def is_complete(self, query: LogQuery) -> bool:
-        """Whether the query returned every entry of its range, not a capped prefix."""
+        """Whether the query provably returned every entry of its range: it ended on a
+        short page. A full last page, an empty or refused page after full ones, or a
+        stop at the reported total may all be a cap (the total itself may be capped,
+        at a cap lower than configured), so they are not taken as proof."""
         if query.refused or not query.pages:
             return not query.refused
-        served = sum(len(page.rows) for page in query.pages)
-        total = query.pages[-1].total
-        if total is not None and total < self.config["result_cap"] and served >= total:
-            return True
         last = query.pages[-1].rows
         if len(query.pages) == 1:
             return len(last) < self.config["page_size"]
-        return 0 < len(last) < self.config["page_size"]  # empty after full: maybe capped
+        return 0 < len(last) < self.config["page_size"]
 
     def read_window(self, context: Context, start: int, end: int) -> Window:
         query = self.run_query(context, start, end)
@@ -477,12 +485,10 @@ class MessageLogStream(MailprotectorStream):
         )
 
 
-def _pagination_total(response: requests.Response) -> int | None:
-    header = response.headers.get("X-Pagination")
-    if not header:
-        return None
+def _pagination(response: requests.Response) -> dict[str, t.Any]:
+    """The ``X-Pagination`` header's JSON object; empty when absent or unreadable."""
     try:
-        total = json.loads(header).get("total")
-    except (ValueError, AttributeError):
-        return None
-    return total if isinstance(total, int) else None
+        value = json.loads(response.headers.get("X-Pagination") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

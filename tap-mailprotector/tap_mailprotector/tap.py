@@ -60,9 +60,10 @@ class TapMailprotector(Tap):
         ),
         th.Property(
             "page_size",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=100),
             default=100,
-            description="Entries per page (the API's maximum is 100)",
+            description="Entries per page; at most 100, the API's maximum (a larger value "
+            "would be clamped and a clamped page mistaken for the last one)",
         ),
         th.Property(
             "result_cap",

@@ -43,12 +43,33 @@ def test_twenty_times_the_cap_in_one_hour(mailprotector, cap_style, pagination_h
     report(f"cap 200 answered by {cap_style}, header {pagination_header}", mp, len(ids), 50)
 
 
-def test_server_cap_lower_than_configured_loses_nothing(mailprotector):
-    """The tap assumes 200 but the server stops at 150 without saying so."""
-    mp = mailprotector(result_cap=150, page_size_max=50, pagination_header=False, bursts=HOUR_BURST)
+@pytest.mark.parametrize(
+    ("cap_style", "pagination_header"),
+    [("empty", False), ("empty", True), ("422", True)],
+    ids=["silent-no-header", "silent-total-capped-at-150", "http-422-at-150"],
+)
+def test_server_cap_lower_than_configured_loses_nothing(
+    mailprotector, cap_style, pagination_header
+):
+    """The tap assumes 200 but the server stops at 150 (its total says 150 at most)."""
+    mp = mailprotector(
+        result_cap=150,
+        page_size_max=50,
+        cap_style=cap_style,
+        pagination_header=pagination_header,
+        bursts=HOUR_BURST,
+    )
     run = mp.run(mp.config(domain_ids=[HOT], result_cap=200, page_size=50))
     assert run.returncode == 0, run.stderr[-2000:]
     mp.assert_complete(mp.emitted_ids(run, HOT), HOT, mp.bookmarks(run.last_state)[HOT])
+
+
+def test_pages_clamped_below_page_size_stop_the_run(mailprotector):
+    mp = mailprotector(page_size_max=50)
+    run = mp.run(mp.config(page_size=100))
+    assert run.returncode != 0
+    assert "serves pages of 50 entries, not the configured page_size 100" in run.stderr
+    assert mp.bookmarks(run.last_state) == {}
 
 
 def test_more_entries_in_one_millisecond_than_the_cap_stops_loudly(mailprotector):
