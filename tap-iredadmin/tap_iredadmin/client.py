@@ -110,7 +110,6 @@ class IRedAdminClient:
         self.max_retries = max_retries
         self.retry_wait_seconds = retry_wait_seconds
         self.max_workers = max(1, max_workers)
-        self.logins = 0
         self._http = requests.Session()
         self._http.cookies = RequestsCookieJar(policy=_NoCookies())
         self._http.verify = verify_tls
@@ -147,7 +146,9 @@ class IRedAdminClient:
         if response.status_code == 404:
             raise IRedAdminError(f"{target} failed: HTTP 404: {API_OFF_HINT}")
         if not isinstance(body, dict) or "_success" not in body:
-            raise IRedAdminError(f"{target} failed: the answer is not iRedAdmin's JSON envelope")
+            raise IRedAdminError(
+                f"{target} failed: HTTP {response.status_code} without iRedAdmin's JSON envelope"
+            )
         if body["_success"] is not True:
             reason = _reason(body)
             hint = REASON_HINTS.get(reason)
@@ -156,7 +157,6 @@ class IRedAdminClient:
         if not cookies:
             raise IRedAdminError(f"{target} succeeded but set no iRedAdmin session cookie")
         self._cookie = f"{cookies[0].name}={cookies[0].value}"
-        self.logins += 1
 
     def _session_cookie(self) -> str:
         with self._login_lock:
@@ -180,18 +180,16 @@ class IRedAdminClient:
         """
         endpoint = f"GET {path}"
         cookie = self._session_cookie()
-        for attempt in (1, 2):
-            response, body = self._request("GET", path, cookie=cookie)
+        response, body = self._request("GET", path, cookie=cookie)
+        if _lost_session(response, body) is not None:
+            self._login_again(cookie)
+            response, body = self._request("GET", path, cookie=self._session_cookie())
             lost = _lost_session(response, body)
-            if lost is None:
-                return self._payload(endpoint, response, body)
-            if attempt == 2:
+            if lost is not None:
                 raise IRedAdminError(
                     f"{endpoint}: the session was lost again right after logging in ({lost})"
                 )
-            self._login_again(cookie)
-            cookie = self._session_cookie()
-        raise AssertionError("unreachable")
+        return self._payload(endpoint, response, body)
 
     def _payload(self, endpoint: str, response: requests.Response, body: Any) -> Any:
         if response.status_code == 404:
@@ -217,7 +215,9 @@ class IRedAdminClient:
         headers = {"Cookie": cookie} if cookie else {}
         data = {"username": self.username, "password": self._password} if method == "POST" else None
         url = self.base_url + path
-        for attempt in range(1, self.max_retries + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = self._http.request(
                     method, url, data=data, headers=headers,
@@ -240,7 +240,6 @@ class IRedAdminClient:
                 method, path, cause, attempt, self.max_retries, wait,
             )  # fmt: skip
             time.sleep(wait)
-        raise AssertionError("unreachable")
 
     # -- concurrency ---------------------------------------------------------
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
