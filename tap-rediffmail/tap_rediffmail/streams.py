@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_rediffmail.client import (
     RediffMailStream,
@@ -145,6 +146,9 @@ class ReportStream(Stream):
     parent_stream_type = ReportWindowsStream
     state_partitioning_keys: list[str] = []
     primary_keys = ("record_key",)
+    # to_record already types every value; the SDK's per-value pass costs a quarter
+    # of the run time.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     declared: dict[str, str]  # field name -> "string" | "integer" | "names"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -164,10 +168,16 @@ class ReportStream(Stream):
         window, rows = self._window, self._rows
         self._rows = []
         assert window is not None
+        bounds = {
+            "domain": self.config["domain"],
+            "window_start": iso_utc(window.start),
+            "window_end": iso_utc(window.end),
+        }
+        utc_times: dict[str, str | None] = {}  # many rows share a second (fan-out)
         seen: dict[str, int] = {}
         outside = 0
         for row in rows:
-            record = self.to_record(row, window)
+            record = self.to_record(row, bounds, utc_times)
             if record.get("date_time_utc") and not (
                 record["window_start"] <= record["date_time_utc"] < record["window_end"]
             ):
@@ -194,12 +204,11 @@ class ReportStream(Stream):
                 outside, self.name, iso_utc(window.start), iso_utc(window.end), self.zone.key,
             )  # fmt: skip
 
-    def to_record(self, row: dict[str, Any], window: Window) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "domain": self.config["domain"],
-            "window_start": iso_utc(window.start),
-            "window_end": iso_utc(window.end),
-        }
+    def to_record(
+        self, row: dict[str, Any], bounds: dict[str, str], utc_times: dict[str, str | None]
+    ) -> dict[str, Any]:
+        """The row typed as the schema says; what does not fit goes to ``extra``."""
+        record: dict[str, Any] = dict(bounds)
         extra: dict[str, Any] = {}
         for name, value in row.items():
             kind = self.declared.get(name)
@@ -221,17 +230,22 @@ class ReportStream(Stream):
                     extra[name] = value
             else:
                 record[name] = value if isinstance(value, str) else json.dumps(value)
-        if isinstance(record.get("date_time"), str):
-            record["date_time_utc"] = self.utc_time(record["date_time"])
+        text = record.get("date_time")
+        if isinstance(text, str):
+            if text not in utc_times:
+                utc_times[text] = self.utc_time(text)
+            record["date_time_utc"] = utc_times[text]
         record["extra"] = extra or None
         return record
 
     def utc_time(self, text: str) -> str | None:
         try:
-            local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+            local = datetime.fromisoformat(text.strip())  # "YYYY-MM-DD HH:MM:SS"
         except ValueError:
             return None
-        return local.replace(tzinfo=self.zone).astimezone(UTC).isoformat()
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=self.zone)
+        return local.astimezone(UTC).isoformat()
 
 
 def _as_int(value: Any) -> int | None:

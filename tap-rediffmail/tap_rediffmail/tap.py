@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_rediffmail import streams
@@ -20,6 +21,7 @@ class TapRediffMail(Tap):
     """Reads RediffMail Pro's outbound delivery and activity reports."""
 
     name = "tap-rediffmail"
+    message_writer_class = MsgSpecWriter  # a third faster than the default writer
 
     config_jsonschema = th.PropertiesList(
         th.Property("domain", th.StringType, required=True, title="Rediff domain",
