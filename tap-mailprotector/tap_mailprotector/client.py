@@ -209,7 +209,7 @@ class MailprotectorStream(RESTStream):
         rows = body if isinstance(body, list) else [body]
         for row in rows:
             if not isinstance(row, dict):
-                raise LogReadError(
+                raise FatalAPIError(
                     f"{self.response_error_message(response)}: expected JSON objects, "
                     f"got {type(row).__name__}"
                 )
@@ -266,7 +266,8 @@ class Window:
 
 class LogPaginator(PageNumberPaginator):
     """Pages of one :class:`LogQuery`: stop at a short page, at the total the server
-    reported, or before the first page that would start past the cap."""
+    reported, or before the first page that would start past the cap (the rows of a
+    query stopped early are a prefix; :meth:`MessageLogStream.is_complete` tells)."""
 
     def __init__(self, query: LogQuery, page_size: int, cap: int) -> None:
         super().__init__(start_value=1)

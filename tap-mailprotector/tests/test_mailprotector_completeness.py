@@ -27,20 +27,30 @@ def report(label: str, mp, entries: int, page_size: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("cap_style", "pagination_header"),
-    [("empty", True), ("422", True), ("empty", False), ("422", False)],
-    ids=["silent-truncation", "http-422", "silent-truncation-no-header", "http-422-no-header"],
+    ("cap_style", "header"),
+    [("empty", "capped"), ("422", "capped"), ("empty", None), ("422", None), ("empty", "true")],
+    ids=[
+        "silent-truncation",
+        "http-422",
+        "silent-truncation-no-header",
+        "http-422-no-header",
+        "silent-truncation-true-total",
+    ],
 )
-def test_twenty_times_the_cap_in_one_hour(mailprotector, cap_style, pagination_header):
+def test_twenty_times_the_cap_in_one_hour(mailprotector, cap_style, header):
     mp = mailprotector(
-        **SMALL_CAP, cap_style=cap_style, pagination_header=pagination_header, bursts=HOUR_BURST
+        **SMALL_CAP,
+        cap_style=cap_style,
+        pagination_header=header is not None,
+        total_capped=header == "capped",
+        bursts=HOUR_BURST,
     )
     run = mp.run(mp.config(domain_ids=[HOT], result_cap=200, page_size=50))
     assert run.returncode == 0, run.stderr[-2000:]
     ids = mp.emitted_ids(run, HOT)
     assert len(ids) >= 4000
     mp.assert_complete(ids, HOT, mp.bookmarks(run.last_state)[HOT])
-    report(f"cap 200 answered by {cap_style}, header {pagination_header}", mp, len(ids), 50)
+    report(f"cap 200 answered by {cap_style}, X-Pagination total {header}", mp, len(ids), 50)
 
 
 @pytest.mark.parametrize(
