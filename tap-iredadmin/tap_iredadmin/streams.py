@@ -47,7 +47,8 @@ class IRedAdminStream(Stream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._read_whole = False
+        self._finished = False
+        self._skipped: list[str] = []
 
     @property
     def api(self) -> IRedAdminClient:
@@ -58,19 +59,20 @@ class IRedAdminStream(Stream):
         raise NotImplementedError
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
-        self._read_whole = True
         for row in self.read():
             yield conform(row, self.schema)
-        if self._read_whole and self._stream_version is not None:
+        self._finished = True
+        if self._stream_version is not None:  # set by the SDK when the messages are on
             self._write_activate_version_message(self._stream_version)
 
     def _write_activate_version_message(self, full_table_version: int) -> None:
-        if self._read_whole:
+        """The SDK calls this before the first record: held back until the end."""
+        if self._finished and not self._skipped:
             super()._write_activate_version_message(full_table_version)
 
     def skip_part(self, what: str, failure: ApiError) -> None:
         """Warn about a part of the table left out; the target keeps its rows."""
-        self._read_whole = False
+        self._skipped.append(what)
         self.logger.warning(
             "%s: skipped %s: %s; rows loaded earlier are kept as they are (no ACTIVATE_VERSION)",
             self.name, what, failure,
