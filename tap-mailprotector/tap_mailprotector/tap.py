@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typing as t
+import warnings
 
-import click
-import urllib3
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.tap_base import CliTestOptionValue
@@ -14,6 +13,7 @@ from .client import TIME_FILTER_PARAMS
 from .streams import DomainLogsStream, DomainsStream
 
 if t.TYPE_CHECKING:
+    import click
     from singer_sdk.streams import Stream
 
 
@@ -137,7 +137,7 @@ class TapMailprotector(Tap):
         super().__init__(*args, **kwargs)
         if not self.config.get("verify_tls", True):
             self.logger.warning("verify_tls is false: TLS certificates are NOT verified")
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
     def discover_streams(self) -> list[Stream]:
         return [DomainsStream(self), DomainLogsStream(self)]
