@@ -76,3 +76,27 @@ def test_late_indexing_consecutive_runs_deliver_everything(mailprotector):
         if datetime.fromisoformat(r["received_at"]) < limit
     }
     mp.assert_complete(sorted(together), 102, first_end)
+
+
+def test_sdk_state_every_10000_records_is_a_safe_resume_point(mailprotector):
+    """The SDK writes its own STATE at record 10,000, mid-window: resuming from it
+    must leave no gap (records are emitted in ascending received_at)."""
+    burst = [{"domain_id": HOT, "ago_seconds": 3600, "seconds": 300, "count": 12000}]
+    mp = mailprotector(bursts=burst)
+    config = mp.config(domain_ids=[HOT])
+    seen = 0
+
+    def kill_at_sdk_state(message: dict) -> bool:
+        nonlocal seen
+        seen += message["type"] == "RECORD"
+        return message["type"] == "STATE" and seen == 10_000
+
+    first = mp.run(config, kill_when=kill_at_sdk_state)
+    assert first.returncode != 0, "the SDK's STATE at record 10,000 never came"
+    tenth_thousand = first.records("domain_logs")[-1]["received_at"]
+    assert mp.bookmarks(first.last_state)[HOT] == tenth_thousand, "not the SDK's mid-window STATE"
+    mp.assert_no_gap(set(mp.emitted_ids(first)), first.last_state)
+    second = mp.run(config, state=first.last_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    together = set(mp.emitted_ids(first)) | set(mp.emitted_ids(second))
+    mp.assert_complete(sorted(together), HOT, mp.bookmarks(second.last_state)[HOT])
