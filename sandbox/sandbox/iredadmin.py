@@ -75,6 +75,7 @@ class IRedAdminSettings:
     endpoint_faults: dict[str, str] = field(default_factory=dict)
     extra_columns: bool = False  # a newer iRedMail: columns the tap does not know
     dropped_columns: list[str] = field(default_factory=list)  # an older one: columns missing
+    numbers_as_strings: bool = False  # top-level numbers rendered as strings ("1024", "0")
 
 
 def _ts(epoch: int) -> str:
@@ -582,6 +583,11 @@ class IRedAdminSandbox(SandboxApp):
         if self.settings.extra_columns:
             out["mailboxformat"] = "maildir"
             out["enablesogowebmail"] = "y"
+        if self.settings.numbers_as_strings:
+            out = {
+                k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                for k, v in out.items()
+            }
         return out
 
     def get_domains(self, request: Request, admin: str) -> Response:

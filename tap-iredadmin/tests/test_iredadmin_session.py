@@ -21,8 +21,9 @@ def assert_complete(ira: Any, run: Any) -> None:
     assert policies == set(ira.expected_policies())
 
 
-def test_one_login_shared_by_all_streams_and_workers(iredadmin: Any) -> None:
-    ira = iredadmin()
+@pytest.mark.parametrize("backend", ["MYSQL", "PGSQL"])
+def test_one_login_shared_by_all_streams_and_workers(iredadmin: Any, backend: str) -> None:
+    ira = iredadmin(backend=backend)  # cookie iRedAdmin-Pro-MYSQL or -PGSQL
     run = ira.run(max_workers=8, user_details=True, user_policies=True)
     assert_complete(ira, run)
     assert ira.calls("/login") == 1

@@ -135,3 +135,15 @@ def test_columns_of_other_versions_are_kept_or_null(iredadmin: Any) -> None:
     assert all(u["extra"] == {"mailboxformat": "maildir"} for u in users)
     assert all(u["services"]["sogowebmail"] is True for u in users)  # "y" in a newer version
     assert all(d["extra"]["mailboxformat"] == "maildir" for d in run.records("domains"))
+
+
+def test_numbers_sent_as_strings_are_typed(iredadmin: Any) -> None:
+    ira = iredadmin(numbers_as_strings=True)
+    run = ira.run()
+    assert run.returncode == 0, run.stderr[-2000:]
+    users = {r["username"]: r for r in run.records("users")}
+    for mail, source in ira.app.users["example.com"].items():
+        assert users[mail]["quota"] == source["quota"]
+        assert users[mail]["active"] is bool(source["active"])
+        assert users[mail]["services"]["smtp"] is bool(source["enablesmtp"])
+    assert all(isinstance(r["id"], int) for r in run.records("mailing_lists"))
