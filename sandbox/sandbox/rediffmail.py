@@ -116,6 +116,10 @@ class RediffMailSandbox(SandboxApp):
             return self.failure(code, "Temporary failure, try again later")
         if fault == "rate_limit":
             return self.too_many_requests({})
+        if fault == "json_array":  # valid JSON of the wrong shape
+            return Response.json(["unexpected"])
+        if fault == "data_string":
+            return Response.json({"status": "success", "status_code": 200, "data": "n/a"})
         return None
 
     # -- the endpoint -----------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -237,8 +238,6 @@ class RediffMailStream(RESTStream[Window | None]):
 
     def backoff_jitter(self, value: float) -> float:
         """Up to 10 % more, never less (Retry-After is a minimum)."""
-        import random
-
         return value * (1 + random.random() / 10)
 
     def backoff_handler(self, details: Any) -> None:
@@ -301,7 +300,11 @@ class RediffMailStream(RESTStream[Window | None]):
                 f"RediffMail answered {kind} ({len(response.content)} bytes) instead of JSON",
                 response,
             )
-        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict):
+            raise FatalAPIError(
+                f"RediffMail answered a JSON {type(payload).__name__}, not an object"
+            )
+        data = payload.get("data")
         if not isinstance(data, dict | type(None)):
             raise FatalAPIError(f"RediffMail 'data' is {type(data).__name__}, expected an object")
         for name in REPORTS:

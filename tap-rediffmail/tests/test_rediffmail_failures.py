@@ -160,3 +160,20 @@ def test_unexpected_value_types_are_kept_not_lost(rediff):
         assert isinstance(record["mail_size_bytes"], int)  # numeric string: coerced
         assert record["rcpt_cc_count"] is None  # not a number: kept verbatim in extra
         assert record["extra"]["rcpt_cc_count"] == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("json_array", "answered a JSON list, not an object"),
+        ("data_string", "'data' is str, expected an object"),
+    ],
+)
+def test_unexpected_response_shape_stops_with_the_bookmark_before_it(rediff, fault, message):
+    env = rediff()
+    env.app.faults.fail_next = ["ok", fault]
+    run = env.run(env.config(end_date=ONE_DAY))
+    assert run.returncode != 0
+    assert message in run.stderr
+    assert len(run.records("report_windows")) == 1
+    assert bookmark(run) == run.records("report_windows")[0]["window_end"]
