@@ -110,6 +110,7 @@ class SandboxApp:
     """Base of a vendor imitation. Subclasses fill ``routes`` and ``truth``."""
 
     name = "sandbox"
+    settings: Any = None  # the vendor's settings dataclass
 
     def __init__(self, seed: int = 7) -> None:
         self.seed = seed
@@ -134,9 +135,14 @@ class SandboxApp:
         raise NotImplementedError
 
     def configure(self, changes: dict[str, Any]) -> None:
-        """Apply ``{"faults": {...}, ...}``; vendors extend with their own knobs."""
+        """Apply ``{"faults": {...}, "settings": {...}}``: fault switches, and the
+        vendor's own settings (fields of its ``settings`` dataclass)."""
         with self.lock:
             self.faults.update(changes.get("faults", {}))
+            for key, value in changes.get("settings", {}).items():
+                if not hasattr(self.settings, key):
+                    raise ValueError(f"unknown {self.name} setting {key!r}")
+                setattr(self.settings, key, value)
 
     # -- faults -----------------------------------------------------------
     def next_fault(self) -> str | None:

@@ -91,12 +91,7 @@ class RediffMailSandbox(SandboxApp):
     # -- knobs ------------------------------------------------------------
     def configure(self, changes: dict[str, Any]) -> None:
         super().configure(changes)
-        with self.lock:
-            for key, value in changes.get("settings", {}).items():
-                if not hasattr(self.settings, key):
-                    raise ValueError(f"unknown rediffmail setting {key!r}")
-                setattr(self.settings, key, value)
-            _hour_events.cache_clear()
+        _hour_events.cache_clear()
 
     def caller_key(self, request: Request) -> str:
         return request.form().get("domain", "") if request.body else request.client_ip
