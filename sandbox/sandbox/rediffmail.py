@@ -88,11 +88,6 @@ class RediffMailSandbox(SandboxApp):
         self.settings = RediffSettings(**settings)
         self.route("POST", "/logs/get", self.get_logs)
 
-    # -- knobs ------------------------------------------------------------
-    def configure(self, changes: dict[str, Any]) -> None:
-        super().configure(changes)
-        _hour_events.cache_clear()
-
     def caller_key(self, request: Request) -> str:
         return request.form().get("domain", "") if request.body else request.client_ip
 
