@@ -8,7 +8,7 @@ from typing import Any
 from sandbox.iredadmin import DEMO_PASSWORD
 from sandbox.testing import assert_no_secrets
 
-WRONG_PASSWORD = "wrong-Passw0rd!"  # noqa: S105
+WRONG_PASSWORD = "wrong-Passw0rd!"
 
 
 def hashes(ira: Any) -> list[str]:
