@@ -421,14 +421,6 @@ class IRedAdminSandbox(SandboxApp):
         with self.lock:
             self.sessions.clear()
 
-    def configure(self, changes: dict[str, Any]) -> None:
-        super().configure(changes)
-        with self.lock:
-            for key, value in changes.get("settings", {}).items():
-                if not hasattr(self.settings, key):
-                    raise ValueError(f"unknown iredadmin setting {key!r}")
-                setattr(self.settings, key, value)
-
     def visible_domains(self, admin: str | None) -> list[str]:
         spec = self.settings.admins.get(admin or DEMO_ADMIN, {"global": True})
         if spec["global"]:
