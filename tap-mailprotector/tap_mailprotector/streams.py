@@ -29,12 +29,11 @@ if t.TYPE_CHECKING:
 RETENTION_MARGIN = timedelta(minutes=5)
 
 
-def _named(*extra: th.Property) -> th.ObjectType:
+def _named() -> th.ObjectType:
     """``{"id": ..., "name": ...}`` references; unknown keys inside are kept."""
     return th.ObjectType(
         th.Property("id", th.IntegerType),
         th.Property("name", th.StringType),
-        *extra,
         additional_properties=True,
     )
 
@@ -211,7 +210,7 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
             if self.config["on_domain_error"] == "fail":
                 raise
             self.log(
-                "Skipping %s (on_domain_error=skip); its bookmark stays",
+                "Skipping %s (on_domain_error=skip); bookmark kept at the last finished window",
                 error,
                 level=logging.WARNING,
             )
@@ -236,10 +235,6 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
             requests_used,
             iso(end),
         )
-
-    def get_url(self, context: Context | None) -> str:
-        assert context is not None
-        return f"{self.url_base}/api/v1/domains/{context['domain_id']}/logs"
 
     def probe_time_filter(self, context: Context) -> str | None:
         """One request for an empty range in the future; rows mean the server ignores
