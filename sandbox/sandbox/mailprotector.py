@@ -124,13 +124,6 @@ class MailprotectorSandbox(SandboxApp):
         )
 
     # -- knobs ------------------------------------------------------------
-    def configure(self, changes: dict[str, Any]) -> None:
-        super().configure(changes)
-        with self.lock:
-            for key, value in changes.get("settings", {}).items():
-                if not hasattr(self.settings, key):
-                    raise ValueError(f"unknown mailprotector setting {key!r}")
-                setattr(self.settings, key, value)
 
     def now(self) -> float:
         return time.time() + self.settings.clock_offset_seconds
