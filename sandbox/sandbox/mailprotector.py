@@ -124,7 +124,6 @@ class MailprotectorSandbox(SandboxApp):
         )
 
     # -- knobs ------------------------------------------------------------
-
     def now(self) -> float:
         return time.time() + self.settings.clock_offset_seconds
 
