@@ -99,7 +99,7 @@ class IRedAdminClient:
         request_timeout: float = 60,
         verify_tls: bool = True,
         max_retries: int = 5,
-        retry_wait_seconds: float = 1.0,
+        retry_base_seconds: float = 1.0,
         max_workers: int = 8,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -108,7 +108,7 @@ class IRedAdminClient:
         self.logger = logger
         self.timeout = request_timeout
         self.max_retries = max_retries
-        self.retry_wait_seconds = retry_wait_seconds
+        self.retry_base_seconds = retry_base_seconds
         self.max_workers = max(1, max_workers)
         self._http = requests.Session()
         self._http.cookies = RequestsCookieJar(policy=_NoCookies())
@@ -134,7 +134,7 @@ class IRedAdminClient:
             request_timeout=float(config.get("request_timeout", 60)),
             verify_tls=config.get("verify_tls", True),
             max_retries=int(config.get("max_retries", 5)),
-            retry_wait_seconds=float(config.get("retry_wait_seconds", 1.0)),
+            retry_base_seconds=float(config.get("retry_base_seconds", 1.0)),
             max_workers=int(config.get("max_workers", 8)),
         )
 
@@ -232,7 +232,7 @@ class IRedAdminClient:
                 raise IRedAdminError(
                     f"{method} {path} failed after {attempt} attempts: {cause}"
                 ) from None
-            wait = self.retry_wait_seconds * 2 ** (attempt - 1)
+            wait = self.retry_base_seconds * 2 ** (attempt - 1)
             if response is not None and response.status_code == 429:
                 wait = max(wait, _retry_after(response))
             self.logger.warning(

@@ -57,7 +57,7 @@ class TapIRedAdmin(Tap):
             description="Retries of a call after 5xx, 429, timeouts and broken answers",
         ),
         th.Property(
-            "retry_wait_seconds",
+            "retry_base_seconds",
             th.NumberType,
             default=1.0,
             description="First wait before a retry; doubles on each further retry",

@@ -28,7 +28,7 @@ class IRedAdmin:
             "base_url": f"{self.sandbox.url}/iredadmin",
             "username": DEMO_ADMIN,
             "password": DEMO_PASSWORD,
-            "retry_wait_seconds": 0.01,
+            "retry_base_seconds": 0.01,
             "request_timeout": 2,
             **overrides,
         }

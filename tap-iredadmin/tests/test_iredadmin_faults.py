@@ -81,7 +81,7 @@ def test_429_is_retried_after_retry_after(iredadmin: Any) -> None:
     ira = iredadmin()
     ira.app.faults.rate_limit_interval = 0.02
     ira.app.faults.rate_limit_retry_after = 0.05
-    run = ira.run(max_workers=2, max_retries=8, retry_wait_seconds=0)
+    run = ira.run(max_workers=2, max_retries=8, retry_base_seconds=0)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [r["username"] for r in run.records("users")] == ira.truth()["users"]
     assert any(r.status == 429 for r in ira.app.requests)

@@ -227,8 +227,8 @@ class RediffMailStream(RESTStream[Window | None]):
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Retry-After when the server sends one, else exponential from
-        ``retry_backoff_seconds``."""
-        base = float(self.config.get("retry_backoff_seconds", 5))
+        ``retry_base_seconds``."""
+        base = float(self.config.get("retry_base_seconds", 5))
         exception = yield 0.0
         attempt = 0
         while True:

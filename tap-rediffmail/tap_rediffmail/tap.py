@@ -57,7 +57,7 @@ class TapRediffMail(Tap):
                     "set it: a window reaching it is split and read again."),
         th.Property("max_retries", th.IntegerType, default=5,
                     description="Attempts per call for 429, 5xx, timeouts and broken bodies."),
-        th.Property("retry_backoff_seconds", th.NumberType, default=5,
+        th.Property("retry_base_seconds", th.NumberType, default=5,
                     description="First wait before a retry (doubles each time) when the "
                     "server gives no Retry-After."),
         th.Property("request_timeout", th.IntegerType, default=300,

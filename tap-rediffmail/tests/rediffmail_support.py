@@ -43,7 +43,7 @@ class Rediff:
             "end_date": PERIOD_END,
             "window_minutes": 360,
             "min_seconds_between_calls": 0,
-            "retry_backoff_seconds": 0.01,
+            "retry_base_seconds": 0.01,
             "request_timeout": 2,
         }
         config.update(overrides)

@@ -111,7 +111,7 @@ def test_rate_limit_with_retry_after_is_honoured(rediff):
 def test_rate_limit_without_retry_after_backs_off(rediff):
     env = rediff()
     env.app.faults.rate_limit_interval = 0.3
-    run = env.run(env.config(end_date=ONE_DAY, retry_backoff_seconds=0.2, max_retries=6))
+    run = env.run(env.config(end_date=ONE_DAY, retry_base_seconds=0.2, max_retries=6))
     assert run.returncode == 0, run.stderr[-2000:]
     assert_matches_truth(records_of(run), env.truth(end=ONE_DAY))
 
