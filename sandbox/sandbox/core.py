@@ -332,6 +332,3 @@ class RunningSandbox:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()

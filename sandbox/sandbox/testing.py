@@ -44,10 +44,6 @@ class TapRun:
     def last_state(self) -> dict[str, Any] | None:
         return self.states[-1] if self.states else None
 
-    @property
-    def error_lines(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if "error" in line.lower()]
-
 
 def run_tap(
     executable: str,
@@ -56,16 +52,15 @@ def run_tap(
     state: dict[str, Any] | None = None,
     catalog: dict[str, Any] | None = None,
     args: tuple[str, ...] = (),
-    kill_after_messages: int | None = None,
     kill_when: Any = None,
     timeout: float = 300,
     env: dict[str, str] | None = None,
 ) -> TapRun:
     """Run ``executable --config ...`` and collect its output.
 
-    ``kill_after_messages`` SIGKILLs the process after that many Singer messages
-    (a crash part way); ``kill_when(message)`` kills it at the first message the
-    predicate accepts. Messages read before the kill are kept, like a target would.
+    ``kill_when(message)`` SIGKILLs the process at the first Singer message the
+    predicate accepts (a crash part way). Messages read before the kill are kept,
+    as a target would have them.
     """
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -96,9 +91,7 @@ def run_tap(
                     if line.startswith('{"type"'):
                         message = json.loads(line)
                         messages.append(message)
-                        if (
-                            kill_after_messages is not None and len(messages) >= kill_after_messages
-                        ) or (kill_when is not None and kill_when(message)):
+                        if kill_when is not None and kill_when(message):
                             proc.send_signal(signal.SIGKILL)
                             break
                 proc.wait(timeout=timeout)
