@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import threading
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
@@ -133,20 +132,21 @@ def encode_password(config: dict[str, Any]) -> str:
 
 
 class Pacer:
-    """Keeps calls at least ``interval`` seconds apart (shared by the run's streams)."""
+    """Starts a call no sooner than ``interval`` seconds after the previous one
+    ended, so the server never sees two calls closer together than that."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self._last: float | None = None
-        self._lock = threading.Lock()
+        self._last_end: float | None = None
 
-    def wait(self) -> None:
-        with self._lock:
-            if self._last is not None:
-                delay = self._last + self.interval - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            self._last = time.monotonic()
+    def __enter__(self) -> None:
+        if self._last_end is not None:
+            delay = self._last_end + self.interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def __exit__(self, *exc: object) -> None:
+        self._last_end = time.monotonic()
 
 
 class RediffMailStream(RESTStream[Window | None]):
@@ -201,8 +201,8 @@ class RediffMailStream(RESTStream[Window | None]):
         failures into one line that names the host."""
 
         def paced(*args: Any, **kwargs: Any) -> requests.Response:
-            self.pacer.wait()
-            return func(*args, **kwargs)
+            with self.pacer:
+                return func(*args, **kwargs)
 
         retried = super().request_decorator(paced)
 
