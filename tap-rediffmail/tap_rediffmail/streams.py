@@ -15,6 +15,7 @@ import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import Metadata, MetadataMapping
 
 from tap_rediffmail.client import (
     RediffMailStream,
@@ -42,10 +43,7 @@ EXTRA = th.Property(
 
 
 class ReportWindowsStream(RediffMailStream):
-    """One record per fully read window: the audit trail of the sync and its bookmark.
-
-    It is synced whenever a report is selected, because the bookmark lives here.
-    """
+    """One record per fully read window: the audit trail of the sync and its bookmark."""
 
     name = "report_windows"
     primary_keys = ("domain", "window_start", "window_end")
@@ -60,12 +58,13 @@ class ReportWindowsStream(RediffMailStream):
     ).to_dict()
 
     @property
-    def selected(self) -> bool:
-        return Stream.selected.fget(self) or self.has_selected_descendents  # type: ignore[attr-defined]
-
-    @selected.setter
-    def selected(self, value: bool | None) -> None:
-        Stream.selected.fset(self, value)  # type: ignore[attr-defined]
+    def metadata(self) -> MetadataMapping:
+        """The stream and its fields are ``inclusion: automatic``: a catalog cannot
+        deselect them, since the bookmark (``window_end``) lives here."""
+        metadata = super().metadata
+        for entry in metadata.values():
+            entry.inclusion = Metadata.InclusionType.AUTOMATIC
+        return metadata
 
     def horizon(self) -> int:
         """Newest instant any window may reach: now minus lag, or end_date if earlier."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 
 from rediffmail_support import (
@@ -172,3 +173,20 @@ def test_unsplittable_window_fails_loudly(rediff):
     # Nothing at or after the unreadable second is claimed as read.
     assert bookmark(run) <= stuck_at
     assert all(w["window_end"] <= stuck_at for w in run.records("report_windows"))
+
+
+def test_bookmark_advances_with_only_one_report_selected(rediff):
+    """report_windows carries the bookmark, so it syncs even when deselected."""
+    env = rediff()
+    discovered = env.run(env.config(), args=("--discover",))
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        selected = entry["tap_stream_id"] == OUTBOUND
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = selected
+    run = env.run(catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records(ACTIVITY) == []
+    assert len(run.records(OUTBOUND)) == len(env.truth()[OUTBOUND])
+    assert bookmark(run) == PERIOD_END
