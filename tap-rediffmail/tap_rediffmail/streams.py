@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -181,18 +182,13 @@ class ReportStream(Stream):
                 record["window_start"] <= record["date_time_utc"] < record["window_end"]
             ):
                 outside += 1
-            identity = json.dumps(
-                {name: row.get(name) for name in self.declared}, sort_keys=True, ensure_ascii=False
-            )
+            identity = canonical_json({name: row.get(name) for name in self.declared})
             occurrence = seen.get(identity, 0)
             seen[identity] = occurrence + 1
             # Rows with a time are placed by it; rows without one only by their window.
             scope = "" if record.get("date_time_utc") else f"{window.start}-{window.end}"
-            digest = hashlib.sha256(
-                "\x1f".join(
-                    (record["domain"], self.name, scope, identity, str(occurrence))
-                ).encode()
-            )
+            prefix = f"{record['domain']}\x1f{self.name}\x1f{scope}\x1f".encode()
+            digest = hashlib.sha256(prefix + identity + f"\x1f{occurrence}".encode())
             record["record_key"] = digest.hexdigest()[:32]
             yield record
         if outside and not self._warned_outside:
@@ -245,6 +241,10 @@ class ReportStream(Stream):
         if local.tzinfo is None:
             local = local.replace(tzinfo=self.zone)
         return local.astimezone(UTC).isoformat()
+
+
+# Keys sorted, no spaces, UTF-8: the same row always gives the same bytes.
+canonical_json = msgspec.json.Encoder(order="sorted").encode
 
 
 def _as_int(value: Any) -> int | None:
