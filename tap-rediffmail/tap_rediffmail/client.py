@@ -11,6 +11,8 @@ import random
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -64,20 +66,19 @@ class WindowPlanner:
         self.window_seconds = window_seconds
         self.max_rows = max_rows
         self.row_cap = row_cap
-        self.level = level
+        # At this level every second is a boundary: windows cannot get smaller.
+        self.max_level = (window_seconds - 1).bit_length()
+        self.level = min(level, self.max_level)
         self.current: Window | None = self._window_from(start) if start < horizon else None
 
-    def _boundary_after(self, position: int, level: int) -> int:
-        cell = position - position % self.window_seconds
-        parts = 2**level
-        for i in range(1, parts + 1):
-            boundary = cell + self.window_seconds * i // parts
-            if boundary > position:
-                return boundary
-        return cell + self.window_seconds  # pragma: no cover - the loop always returns
-
     def _window_from(self, position: int) -> Window:
-        return Window(position, min(self._boundary_after(position, self.level), self.horizon))
+        """From ``position`` to the next boundary of the current level: the smallest
+        ``i`` with ``cell + size * i // parts > position``."""
+        offset = position % self.window_seconds
+        parts = 2**self.level
+        i = -(-(offset + 1) * parts // self.window_seconds)
+        boundary = position - offset + self.window_seconds * i // parts
+        return Window(position, min(boundary, self.horizon))
 
     def truncated(self, counts: dict[str, int]) -> bool:
         return self.row_cap is not None and max(counts.values(), default=0) >= self.row_cap
@@ -88,21 +89,21 @@ class WindowPlanner:
         window = self.current
         assert window is not None
         if self.truncated(counts):
-            while True:
-                self.level += 1
+            if window.end - window.start <= 1:
+                raise FatalAPIError(
+                    f"Window {iso_utc(window.start)} holds {max(counts.values())} rows "
+                    f"in one second, reaching row_cap={self.row_cap}: it cannot be split "
+                    "further, so rows may be missing. Raise row_cap if the API allows more."
+                )
+            while True:  # ends at max_level at the latest, where windows are 1 s
+                self.level = min(self.level + 1, self.max_level)
                 smaller = self._window_from(window.start)
                 if smaller.end < window.end:
                     self.current = smaller
                     return False
-                if window.end - window.start <= 1:
-                    raise FatalAPIError(
-                        f"Window {iso_utc(window.start)} holds {max(counts.values())} rows "
-                        f"in one second, reaching row_cap={self.row_cap}: it cannot be split "
-                        "further, so rows may be missing. Raise row_cap if the API allows more."
-                    )
         total = sum(counts.values())
         if total > self.max_rows:
-            self.level += 1
+            self.level = min(self.level + 1, self.max_level)
         elif total < self.max_rows // 4 and self.level > 0:
             self.level -= 1
         self.current = self._window_from(window.end) if window.end < self.horizon else None
@@ -158,25 +159,28 @@ class RediffMailStream(RESTStream[Window | None]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pacer = Pacer(float(self.config.get("min_seconds_between_calls", 60)))
         self._secrets = [
             self.config[k] for k in ("password", "password_base64") if self.config.get(k)
         ]
         if self.config.get("password"):
             self._secrets.append(encode_password(self.config))
 
+    @cached_property
+    def pacer(self) -> Pacer:
+        return Pacer(float(self.config["min_seconds_between_calls"]))
+
     @property
     def url_base(self) -> str:
-        return self.config.get("api_url") or "https://cl-logs.rediffmailpro.com/logs/get"
+        return self.config["api_url"]
 
     @property
     def timeout(self) -> int:
-        return int(self.config.get("request_timeout", 300))
+        return int(self.config["request_timeout"])
 
     @property
     def requests_session(self) -> requests.Session:
         session = super().requests_session
-        session.verify = bool(self.config.get("verify_tls", True))
+        session.verify = bool(self.config["verify_tls"])
         return session
 
     @property
@@ -223,12 +227,12 @@ class RediffMailStream(RESTStream[Window | None]):
         return call
 
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5))
+        return int(self.config["max_retries"])
 
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Retry-After when the server sends one, else exponential from
         ``retry_base_seconds``."""
-        base = float(self.config.get("retry_base_seconds", 5))
+        base = float(self.config["retry_base_seconds"])
         exception = yield 0.0
         attempt = 0
         while True:
@@ -257,7 +261,8 @@ class RediffMailStream(RESTStream[Window | None]):
     def response_error_message(self, response: requests.Response) -> str:
         """The SDK default echoes the body; this names status and vendor message only."""
         return self.redact(
-            f"RediffMail API answered HTTP {response.status_code}: {_vendor_message(response)}"
+            f"RediffMail API answered HTTP {response.status_code}: "
+            f"{_vendor_message(response, _json_or_none(response))}"
         )
 
     def validate_response(self, response: requests.Response) -> None:
@@ -329,8 +334,7 @@ def _json_or_none(response: requests.Response) -> Any:
         return None
 
 
-def _vendor_message(response: requests.Response, payload: Any = None) -> str:
-    payload = payload if payload is not None else _json_or_none(response)
+def _vendor_message(response: requests.Response, payload: Any) -> str:
     if isinstance(payload, dict) and payload.get("message"):
         return str(payload["message"])[:200]
     return response.reason or "no message"
@@ -346,8 +350,6 @@ def _retry_after(exception: BaseException | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
         try:
             return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):

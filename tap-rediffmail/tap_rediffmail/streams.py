@@ -69,7 +69,7 @@ class ReportWindowsStream(RediffMailStream):
 
     def horizon(self) -> int:
         """Newest instant any window may reach: now minus lag, or end_date if earlier."""
-        lag = timedelta(minutes=int(self.config.get("lag_minutes", 15)))
+        lag = timedelta(minutes=int(self.config["lag_minutes"]))
         horizon = int((datetime.now(UTC) - lag).timestamp()) // 60 * 60
         if self.config.get("end_date"):
             horizon = min(horizon, int(parse_utc(self.config["end_date"]).timestamp()))
@@ -83,8 +83,8 @@ class ReportWindowsStream(RediffMailStream):
         return WindowPlanner(
             start=start,
             horizon=self.horizon(),
-            window_seconds=int(self.config.get("window_minutes", 60)) * 60,
-            max_rows=int(self.config.get("max_rows_per_window", 20000)),
+            window_seconds=int(self.config["window_minutes"]) * 60,
+            max_rows=int(self.config["max_rows_per_window"]),
             row_cap=self.config.get("row_cap"),
             level=int(levels.get(str(start), 0)),
         )
@@ -159,7 +159,7 @@ class ReportStream(Stream):
 
     @cached_property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.config.get("timezone", "Asia/Kolkata"))
+        return ZoneInfo(self.config["timezone"])
 
     def hand_over(self, window: Window, rows: list[dict[str, Any]]) -> None:
         self._window, self._rows = window, rows

@@ -84,7 +84,7 @@ class TapRediffMail(Tap):
             except (binascii.Error, ValueError):
                 errors.append("'password_base64' is not valid standard base64")
         try:
-            ZoneInfo(self.config.get("timezone", "Asia/Kolkata"))
+            ZoneInfo(self.config["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             errors.append(f"'timezone' {self.config.get('timezone')!r} is not an IANA zone name")
         for key in ("window_minutes", "max_rows_per_window", "max_retries", "request_timeout"):
@@ -97,7 +97,7 @@ class TapRediffMail(Tap):
             errors.append("'end_date' must be after 'start_date'")
         if errors:
             raise ConfigValidationError("Invalid configuration", errors=errors)
-        if not self.config.get("verify_tls", True):
+        if not self.config["verify_tls"]:
             self.logger.warning(
                 "verify_tls is off: the server's certificate is not checked, so the "
                 "admin password could be sent to an impostor"
