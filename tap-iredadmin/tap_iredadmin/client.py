@@ -130,12 +130,13 @@ class IRedAdminClient:
             config["username"],
             config["password"],
             logger=logger,
-            # JSON numbers in the config may arrive as Decimal
-            request_timeout=float(config.get("request_timeout", 60)),
-            verify_tls=config.get("verify_tls", True),
-            max_retries=int(config.get("max_retries", 5)),
-            retry_base_seconds=float(config.get("retry_base_seconds", 1.0)),
-            max_workers=int(config.get("max_workers", 8)),
+            # Defaults come from the tap's config schema. JSON numbers in the config
+            # may arrive as Decimal.
+            request_timeout=float(config["request_timeout"]),
+            verify_tls=config["verify_tls"],
+            max_retries=int(config["max_retries"]),
+            retry_base_seconds=float(config["retry_base_seconds"]),
+            max_workers=int(config["max_workers"]),
         )
 
     # -- session -------------------------------------------------------------
