@@ -176,11 +176,11 @@ class SandboxApp:
         """Vendors answer their own fault names here; ``None`` means not theirs."""
         return None
 
-    def rate_limited(self, request: Request) -> Response | None:
+    def rate_limited(self, key: str) -> Response | None:
+        """429 when caller ``key`` called less than ``rate_limit_interval`` ago."""
         interval = self.faults.rate_limit_interval
         if not interval:
             return None
-        key = self.caller_key(request)
         now = time.monotonic()
         with self.lock:
             last = self._last_call.get(key)
@@ -206,7 +206,7 @@ class SandboxApp:
             self.requests.append(record)
         if self.faults.latency_seconds:
             time.sleep(self.faults.latency_seconds)
-        response = self.rate_limited(request)
+        response = self.rate_limited(record.caller)
         if response is None:
             fault = self.next_fault()
             record.fault = fault
