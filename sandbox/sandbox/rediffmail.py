@@ -70,6 +70,9 @@ class RediffSettings:
     # "mixed" (null, string or list) | "string" | "list"
     attachment_style: str = "mixed"
     activity_timestamps: bool = False
+    # An identical SYSTEM row every hour (a cleanup job): identical rows without a
+    # timestamp in different windows of one day.
+    hourly_system_sweep: bool = False
     record_status_fields: bool = False
     odd_value_types: bool = False  # counts as strings, or not numbers at all
     row_cap: int | None = None
@@ -152,6 +155,8 @@ class RediffMailSandbox(SandboxApp):
             mails, actions = _hour_events(
                 self.seed, s.domain, hour, s.mails_per_hour, s.activities_per_hour
             )
+            if s.hourly_system_sweep:
+                actions = sorted([*actions, (hour * 3600 + 1800, _sweep_row(s.domain))], key=_at)
             for at, row in mails:
                 if start <= at < end:
                     outbound.append(self._render_outbound(at, row, zone))
@@ -196,6 +201,17 @@ class RediffMailSandbox(SandboxApp):
         if query.get("rows", ["0"])[0] in ("1", "true"):
             return reports
         return {name: len(rows) for name, rows in reports.items()}
+
+
+def _sweep_row(domain: str) -> dict[str, Any]:
+    return {
+        "actionby": "system", "actionon": f"mailbox-cleaner@{domain}", "usertype": "SYSTEM",
+        "actiontype": "SWEEPDELETE_USER", "clientip": "127.0.0.1", "useragent": "",
+    }  # fmt: skip
+
+
+def _at(event: tuple[int, dict[str, Any]]) -> int:
+    return event[0]
 
 
 def _render_time(at: int, zone: ZoneInfo) -> str:

@@ -42,6 +42,15 @@ class Window(NamedTuple):
     end: int
 
 
+KEY_CELL_SECONDS = 86400  # UTC days: no window crosses one (see ``key_cell``)
+
+
+def key_cell(epoch: int) -> int:
+    """Start of the UTC day holding ``epoch``: the unit in which rows without a
+    timestamp are told apart, whatever the window plan."""
+    return epoch - epoch % KEY_CELL_SECONDS
+
+
 class WindowPlanner:
     """Plans the windows of one run.
 
@@ -50,7 +59,8 @@ class WindowPlanner:
     runs from the current position to the next boundary of the current level, so
     the same data and the same level give the same windows, run after run. The
     level rises when a window is busy (more than ``max_rows`` rows) or truncated
-    (a report reached ``row_cap``) and falls again after sparse windows.
+    (a report reached ``row_cap``) and falls again after sparse windows. No window
+    crosses a UTC midnight, whatever ``window_seconds`` is.
     """
 
     def __init__(
@@ -78,7 +88,7 @@ class WindowPlanner:
         parts = 2**self.level
         i = -(-(offset + 1) * parts // self.window_seconds)
         boundary = position - offset + self.window_seconds * i // parts
-        return Window(position, min(boundary, self.horizon))
+        return Window(position, min(boundary, self.horizon, key_cell(position) + KEY_CELL_SECONDS))
 
     def truncated(self, counts: dict[str, int]) -> bool:
         return self.row_cap is not None and max(counts.values(), default=0) >= self.row_cap

@@ -24,6 +24,7 @@ from tap_rediffmail.client import (
     WindowPaginator,
     WindowPlanner,
     iso_utc,
+    key_cell,
     parse_utc,
 )
 
@@ -121,8 +122,13 @@ class ReportWindowsStream(RediffMailStream):
             str(window.start): levels.get(str(window.start), 0),
             str(window.end): self.planner.level,
         }
+        # Likewise the occurrence counts of rows without a timestamp: the children
+        # add the counts after this window under its end.
+        previous = self.stream_state.get("key_counts", {})
+        key_counts = {k: v for k, v in previous.items() if k == str(window.start)}
+        self.stream_state["key_counts"] = key_counts
         for child in self.child_streams:
-            child.hand_over(window, reports[child.name])
+            child.hand_over(window, reports[child.name], key_counts)
         self.logger.info(
             "Read window %s..%s: %s", iso_utc(window.start), iso_utc(window.end), counts
         )
@@ -155,16 +161,38 @@ class ReportStream(Stream):
         super().__init__(*args, **kwargs)
         self._window: Window | None = None
         self._rows: list[dict[str, Any]] = []
+        self._key_counts: dict[str, Any] = {}
         self._warned_outside = False
 
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.config["timezone"])
 
-    def hand_over(self, window: Window, rows: list[dict[str, Any]]) -> None:
-        self._window, self._rows = window, rows
+    def hand_over(
+        self, window: Window, rows: list[dict[str, Any]], key_counts: dict[str, Any]
+    ) -> None:
+        self._window, self._rows, self._key_counts = window, rows, key_counts
+
+    def untimed_counts(self, window: Window) -> dict[str, int]:
+        """Occurrences so far in this window's UTC day of each row without a
+        timestamp (by a digest of its fields), as of the window's start.
+
+        They live in the parent's state under the boundary they are valid at, next
+        to the bookmark, the way the window levels do: a run resumed from either
+        boundary of this window continues the count from the right place.
+        """
+        at_start = {} if window.start == key_cell(window.start) else self._key_counts
+        counts = dict(at_start.get(str(window.start), {}).get(self.name, {}))
+        if window.end != key_cell(window.end):  # the day goes on after this window
+            self._key_counts.setdefault(str(window.end), {})[self.name] = counts
+        return counts
 
     def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
+        """Keys: a hash of the row's declared fields (as typed, so the same value
+        gives the same key however the API wrote it) and its occurrence number
+        among identical rows. Rows with a time are placed by that second, which no
+        window splits; rows without one by their UTC day, counted across the windows
+        of the day. Either way the key does not depend on the window plan."""
         window, rows = self._window, self._rows
         self._rows = []
         assert window is not None
@@ -174,19 +202,26 @@ class ReportStream(Stream):
             "window_end": iso_utc(window.end),
         }
         utc_times: dict[str, str | None] = {}  # many rows share a second (fan-out)
-        seen: dict[str, int] = {}
+        timed_counts: dict[bytes, int] = {}
+        untimed_counts = self.untimed_counts(window)
         outside = 0
         for row in rows:
             record = self.to_record(row, bounds, utc_times)
-            if record.get("date_time_utc") and not (
-                record["window_start"] <= record["date_time_utc"] < record["window_end"]
-            ):
-                outside += 1
-            identity = canonical_json({name: row.get(name) for name in self.declared})
-            occurrence = seen.get(identity, 0)
-            seen[identity] = occurrence + 1
-            # Rows with a time are placed by it; rows without one only by their window.
-            scope = "" if record.get("date_time_utc") else f"{window.start}-{window.end}"
+            odd = record["extra"] or {}  # a declared value of another type, verbatim
+            identity = canonical_json(
+                {name: odd.get(name, record.get(name)) for name in self.declared}
+            )
+            if record.get("date_time_utc"):
+                if not record["window_start"] <= record["date_time_utc"] < record["window_end"]:
+                    outside += 1
+                occurrence = timed_counts.get(identity, 0)
+                timed_counts[identity] = occurrence + 1
+                scope = ""
+            else:
+                counter = hashlib.sha256(identity).hexdigest()[:16]
+                occurrence = untimed_counts.get(counter, 0)
+                untimed_counts[counter] = occurrence + 1
+                scope = str(key_cell(window.start))
             prefix = f"{record['domain']}\x1f{self.name}\x1f{scope}\x1f".encode()
             digest = hashlib.sha256(prefix + identity + f"\x1f{occurrence}".encode())
             record["record_key"] = digest.hexdigest()[:32]
@@ -210,18 +245,16 @@ class ReportStream(Stream):
             if kind is None:
                 extra[name] = value
             elif value is None:
-                record[name] = None
+                record[name] = [] if kind == "names" else None
             elif kind == "integer":
                 number = _as_int(value)
                 record[name] = number
                 if number is None:
                     extra[name] = value
             elif kind == "names":
-                names = [value] if isinstance(value, str) else value
-                if isinstance(names, list) and all(isinstance(n, str) for n in names):
-                    record[name] = names
-                else:
-                    record[name] = None
+                names = _as_names(value)
+                record[name] = names
+                if names is None:
                     extra[name] = value
             else:
                 record[name] = value if isinstance(value, str) else json.dumps(value)
@@ -245,6 +278,16 @@ class ReportStream(Stream):
 
 # Keys sorted, no spaces, UTF-8: the same row always gives the same bytes.
 canonical_json = msgspec.json.Encoder(order="sorted").encode
+
+
+def _as_names(value: Any) -> list[str] | None:
+    """File names however the API lists them: a list, one comma-joined string, or
+    nothing (null, "" or []: no attachment). None when it is none of these."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return value
+    return None
 
 
 def _as_int(value: Any) -> int | None:
@@ -296,7 +339,8 @@ class OutboundMailDeliveryReportStream(ReportStream):
         th.Property(
             "attachment_names",
             th.ArrayType(th.StringType),
-            description="A single string from the API becomes a one-item list.",
+            description="The names, however the API lists them (a list, one comma-joined "
+            "string or a single name); [] when the mail has none.",
         ),
         th.Property("status", th.StringType),
         th.Property("status_code", th.IntegerType),

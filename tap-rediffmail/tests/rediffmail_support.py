@@ -59,10 +59,11 @@ class Rediff:
         return self.app.reports(epoch(start), epoch(end))
 
 
-def _names(value: Any) -> list[str] | None:
-    if value is None:
-        return None
-    return [value] if isinstance(value, str) else list(value)
+def _names(value: Any) -> list[str]:
+    """The attachment names a row stands for, whichever shape the API wrote."""
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return list(value or [])
 
 
 def comparable(stream: str, row: dict[str, Any]) -> str:

@@ -151,6 +151,22 @@ def test_attachment_names_any_shape(rediff, style):
     assert all(r["status_code"] == 250 for r in run.records(OUTBOUND))
 
 
+def test_attachment_names_are_the_same_record_whichever_shape_the_api_uses(rediff):
+    """A comma-joined string, a list, a single name or null/empty: the same names,
+    the same record and the same key."""
+    by_style = {}
+    for style in ("string", "list", "mixed"):
+        env = rediff(attachment_style=style)
+        run = env.run(env.config(end_date=ONE_DAY))
+        assert run.returncode == 0, run.stderr[-2000:]
+        by_style[style] = {r["record_key"]: r for r in run.records(OUTBOUND)}
+    assert by_style["string"] == by_style["list"] == by_style["mixed"]
+    names = [r["attachment_names"] for r in by_style["string"].values()]
+    assert any(len(n) > 1 for n in names), "mails with several attachments expected"
+    assert all(isinstance(n, list) and all("," not in name for name in n) for n in names)
+    assert [] in names, "a mail without attachments has an empty list"
+
+
 def test_unexpected_value_types_are_kept_not_lost(rediff):
     env = rediff(odd_value_types=True)
     run = env.run(env.config(end_date="2026-11-10T06:00:00+00:00"))

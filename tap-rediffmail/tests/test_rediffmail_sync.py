@@ -13,6 +13,7 @@ from rediffmail_support import (
     PERIOD_START,
     assert_matches_truth,
     bookmark,
+    comparable,
     epoch,
     records_of,
 )
@@ -91,6 +92,47 @@ def test_timestamped_keys_do_not_depend_on_window_size(rediff):
         assert {r["record_key"] for r in big.records(stream)} == {
             r["record_key"] for r in small.records(stream)
         }
+
+
+def keys(*runs, stream):
+    """Every record_key the runs emitted for the stream, with multiplicity."""
+    return Counter(r["record_key"] for run in runs for r in run.records(stream))
+
+
+def test_keys_do_not_depend_on_the_window_plan(rediff):
+    """Rows without a timestamp (activity) get the same keys under any plan: hourly
+    windows, whole days split adaptively, 90-minute windows (not dividing a day),
+    and a run resumed mid-day under yet another plan."""
+    env = rediff(hourly_system_sweep=True)
+    truth = env.truth()
+    sweeps = Counter(comparable(ACTIVITY, r) for r in truth[ACTIVITY]).most_common(1)[0][1]
+    assert sweeps >= 72, "identical untimed rows in many windows of each day expected"
+    hourly = env.run(env.config(window_minutes=60))
+    adaptive = env.run(env.config(window_minutes=1440, max_rows_per_window=150))
+    odd = env.run(env.config(window_minutes=90))
+    first_half = env.run(env.config(window_minutes=60, end_date="2026-11-11T05:30:00+00:00"))
+    second_half = env.run(env.config(window_minutes=720), state=first_half.last_state)
+    assert len({w["window_end"] for w in adaptive.records("report_windows")}) > 3
+    for stream in (OUTBOUND, ACTIVITY):
+        expected = keys(hourly, stream=stream)
+        assert len(expected) == len(truth[stream])
+        assert max(expected.values()) == 1
+        assert keys(adaptive, stream=stream) == expected
+        assert keys(odd, stream=stream) == expected
+        assert keys(first_half, second_half, stream=stream) == expected
+
+
+def test_no_window_crosses_a_utc_midnight(rediff):
+    env = rediff()
+    run = env.run(env.config(window_minutes=900))  # 15-hour grid cells straddle midnights
+    windows = [
+        (epoch(w["window_start"]), epoch(w["window_end"])) for w in run.records("report_windows")
+    ]
+    assert all(start // 86400 == (end - 1) // 86400 for start, end in windows)
+    cut = [(start, end) for start, end in windows if end % 86400 == 0 and end % 54000]
+    assert cut, "the grid boundary past midnight should have been cut at midnight"
+    assert windows[0][0] == epoch(PERIOD_START)
+    assert windows[-1][1] == epoch(PERIOD_END)
 
 
 def test_killed_run_resumes_with_no_gap_and_same_keys(rediff):
