@@ -15,6 +15,7 @@ from sandbox.testing import assert_no_secrets, meltano
 pytestmark = pytest.mark.usefixtures("meltano_installed")
 
 STATE_ID = "demo:tap-rediffmail-to-{target}"
+MID_MORNING = "2026-11-11T05:30:00+00:00"
 
 
 @pytest.fixture
@@ -87,6 +88,48 @@ def test_meltano_run_into_postgres_is_complete_and_idempotent(
     )  # fmt: skip
     assert counts() == expected
     assert_no_secrets([DEMO_PASSWORD], first.stdout, first.stderr, again.stderr, json.dumps(state))
+
+
+def test_three_window_plans_load_exactly_the_truth_into_postgres(rediff, postgres_server, tmp_path):
+    """One period read under three plans into one PostgreSQL schema: hourly windows up
+    to mid-morning; resumed from that state with half-day windows; then everything
+    again (--full-refresh) in 90-minute windows split adaptively. Upserts on
+    record_key must leave exactly the sandbox's rows: no event gets a second key."""
+    env = rediff(hourly_system_sweep=True)
+    database = postgres_server.create_database("rediffmail_plans")
+    base = {
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
+        "TAP_REDIFFMAIL_API_URL": f"{env.sandbox.url}/logs/get",
+        "TAP_REDIFFMAIL_START_DATE": PERIOD_START,
+        "TARGET_POSTGRES_HOST": postgres_server.host,
+        "TARGET_POSTGRES_PORT": str(postgres_server.port),
+        "TARGET_POSTGRES_USER": postgres_server.user,
+        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
+        "TARGET_POSTGRES_DATABASE": database,
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "rediffmail",
+    }
+    plans = [
+        ({"TAP_REDIFFMAIL_WINDOW_MINUTES": "60", "TAP_REDIFFMAIL_END_DATE": MID_MORNING}, ()),
+        ({"TAP_REDIFFMAIL_WINDOW_MINUTES": "720", "TAP_REDIFFMAIL_END_DATE": PERIOD_END}, ()),
+        (
+            {
+                "TAP_REDIFFMAIL_WINDOW_MINUTES": "90",
+                "TAP_REDIFFMAIL_MAX_ROWS_PER_WINDOW": "150",
+                "TAP_REDIFFMAIL_END_DATE": PERIOD_END,
+            },
+            ("--full-refresh",),
+        ),
+    ]
+    truth = env.truth()
+    expected = {name: (len(rows), len(rows)) for name, rows in truth.items()}
+    for settings, flags in plans:
+        meltano(
+            "--environment=demo", "run", *flags, "tap-rediffmail", "target-postgres",
+            env=base | settings,
+        )  # fmt: skip
+    with psycopg.connect(postgres_server.dsn(database)) as conn:
+        conn.execute("SET search_path TO rediffmail")
+        assert counts_from(lambda sql: conn.execute(sql).fetchone()) == expected
 
 
 def test_meltano_run_into_duckdb(pipeline_env, tmp_path):
