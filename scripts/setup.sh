@@ -2,6 +2,9 @@
 # Shared setup for demo.sh and test.sh: uv, the workspace environment, Meltano plugins.
 # Meant to be sourced; defines UV (how to call uv).
 set -euo pipefail
+# Meltano writes each plugin's generated config, secrets included, under .meltano/run/
+# and leaves it there if a plugin is killed: only this user may read what we create.
+umask 077
 
 export UV_PYTHON_DOWNLOADS=never   # use the machine's Python 3.11; only the package registry is reachable
 if command -v uv >/dev/null 2>&1; then

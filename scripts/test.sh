@@ -15,6 +15,5 @@ fi
 
 source scripts/setup.sh
 
-"${UV[@]}" run --frozen ruff check .
-"${UV[@]}" run --frozen ruff format --check .
+bash scripts/lint.sh
 exec "${UV[@]}" run --frozen pytest -n 2 "$@"

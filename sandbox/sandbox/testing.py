@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,22 +104,27 @@ def run_tap(
         return TapRun(proc.returncode, "".join(lines), stderr_path.read_text(), messages)
 
 
+@contextmanager
+def meltano_lock() -> Iterator[None]:
+    """Held while Meltano runs in this project: Meltano clears a plugin's files under
+    ``.meltano/run`` when it starts it, so two runs at once break each other (parallel
+    test workers, several suites on one machine) and must take turns."""
+    lock_path = PROJECT_ROOT / ".meltano" / "tests.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def meltano(
     *args: str,
     env: dict[str, str] | None = None,
     timeout: float = 600,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``meltano ARGS`` in this project with ``env`` on top of the environment.
-
-    Meltano clears a plugin's files under ``.meltano/run`` when it starts it, so two
-    runs at once in one project break each other: a lock file makes them take turns
-    (parallel test workers, several suites on one machine).
-    """
-    lock_path = PROJECT_ROOT / ".meltano" / "tests.lock"
-    lock_path.parent.mkdir(exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """Run ``meltano ARGS`` in this project with ``env`` on top of the environment,
+    one run at a time (:func:`meltano_lock`)."""
+    with meltano_lock():
         result = subprocess.run(
             [str(BIN / "meltano"), *args],
             cwd=PROJECT_ROOT,
