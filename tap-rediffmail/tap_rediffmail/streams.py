@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import requests
+from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -121,8 +123,9 @@ class ReportWindowsStream(RediffMailStream):
             str(window.start): levels.get(str(window.start), 0),
             str(window.end): self.planner.level,
         }
+        suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
-            child.hand_over(window, reports[child.name])
+            child.hand_over(window, child.storable(reports[child.name], suspect=suspect))
         self.logger.info(
             "Read window %s..%s: %s", iso_utc(window.start), iso_utc(window.end), counts
         )
@@ -140,7 +143,7 @@ class ReportWindowsStream(RediffMailStream):
         yield {"window_start": record["window_start"], "window_end": record["window_end"]}
 
 
-class ReportStream(Stream):
+class ReportStream(KeyedRecords, StorableText, Stream):
     """A report's rows from the window its parent just read."""
 
     parent_stream_type = ReportWindowsStream
