@@ -90,7 +90,10 @@ class Response:
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, **headers: str) -> Response:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: served as its JSON escape
+            body = json.dumps(payload).encode("ascii")
         return cls(status, body, {"Content-Type": "application/json; charset=utf-8", **headers})
 
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import re
 import secrets
@@ -76,6 +77,8 @@ class IRedAdminSettings:
     extra_columns: bool = False  # a newer iRedMail: columns the tap does not know
     dropped_columns: list[str] = field(default_factory=list)  # an older one: columns missing
     numbers_as_strings: bool = False  # top-level numbers rendered as strings ("1024", "0")
+    null_usernames: int = 0  # the first N mailboxes of each domain listed with username null
+    login_echoes_password: bool = False  # login fails quoting the password it was sent
 
 
 def _ts(epoch: int) -> str:
@@ -551,6 +554,10 @@ class IRedAdminSandbox(SandboxApp):
             return self._with_cookie(self.failure("INVALID_USERNAME"), sid)
         if not password:
             return self._with_cookie(self.failure("EMPTY_PASSWORD"), sid)
+        if s.login_echoes_password:
+            encoded = base64.b64encode(password.encode()).decode()
+            reason = f"DB error: password={password} (base64 {encoded}): Max retries exceeded"
+            return self._with_cookie(self.failure(reason), sid)
         admin = s.admins.get(username)
         if admin is None or not secrets.compare_digest(admin["password"], password):
             return self._with_cookie(self.failure("INVALID_CREDENTIALS"), sid)
@@ -626,7 +633,13 @@ class IRedAdminSandbox(SandboxApp):
         return self.ok([self._render(row) for row in rows])
 
     def get_users(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(request, admin, domain, self.users)
+        response = self._domain_list(request, admin, domain, self.users)
+        if self.settings.null_usernames and "email_only" not in request.query:
+            body = json.loads(response.body)
+            for row in body.get("_data", [])[: self.settings.null_usernames]:
+                row["username"] = None
+            response = Response.json(body)
+        return response
 
     def get_user(self, request: Request, admin: str, mail: str) -> Response:
         domain = mail.rsplit("@", 1)[-1]

@@ -67,6 +67,8 @@ _SUBJECTS = [
     "FW: contract draft",
     "",
 ]
+# (subject, as served with the setting unstorable_subjects)
+UNSTORABLE_SUBJECT = ("Password expiry notice", "Password\x00 expiry \ud800notice")
 _RESULTS = ["spf_pass", "spf_fail", "from_spf_none", "dkim_pass", "dmarc_pass", "bulk", "rbl"]
 _DECISIONS = ["deliver", "deliver", "deliver", "quarantine_spam", "quarantine_virus", "reject"]
 
@@ -105,6 +107,8 @@ class MailprotectorSettings:
     unstable_ties: bool = False  # equal received_at come back in a new order on every call
     extra_fields: bool = False
     clock_offset_seconds: float = 0.0  # the sandbox's "now" = real now + offset
+    # subjects "Password expiry notice" served with a NUL and a lone surrogate in them
+    unstorable_subjects: bool = False
 
 
 class MailprotectorSandbox(SandboxApp):
@@ -322,6 +326,8 @@ class MailprotectorSandbox(SandboxApp):
         if not self.settings.extra_fields:
             for name in ("decision", "quarantine_type", "tls"):
                 out.pop(name, None)
+        if self.settings.unstorable_subjects and out.get("subject") == UNSTORABLE_SUBJECT[0]:
+            out["subject"] = UNSTORABLE_SUBJECT[1]
         return out
 
     # -- data -------------------------------------------------------------

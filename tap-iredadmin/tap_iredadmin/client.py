@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 import requests
 import urllib3
+from mailtaps_common.secrets import redact
+from mailtaps_common.text import may_hold_unstorable
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
@@ -119,6 +121,9 @@ class IRedAdminClient:
         self._login_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._domains: dict[str, dict[str, Any]] | None = None
+        # Set once any answer may hold NUL or a lone surrogate: from then on the
+        # streams check their rows (mailtaps_common.text).
+        self.unstorable_seen = False
         if not verify_tls:
             logger.warning("verify_tls is off: the TLS certificate of %s is not checked", base_url)
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -228,6 +233,8 @@ class IRedAdminClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 response, body, cause = None, None, _transport_error(exc)
             if cause is None and response is not None:
+                if may_hold_unstorable(response.content):
+                    self.unstorable_seen = True
                 return response, body
             if attempt > self.max_retries:
                 raise IRedAdminError(
@@ -335,8 +342,9 @@ class IRedAdminClient:
 
 
 def _reason(body: dict[str, Any]) -> str:
-    """``_msg`` of a failure, cut short (it may be a Python exception text)."""
-    return str(body.get("_msg") or "no reason given")[:200]
+    """``_msg`` of a failure, redacted and cut short (it may be a Python exception
+    text that quotes the password)."""
+    return redact(str(body.get("_msg") or "no reason given"))[:200]
 
 
 def _lost_session(response: requests.Response, body: Any) -> str | None:

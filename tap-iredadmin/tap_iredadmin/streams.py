@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.text import StorableText
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -31,7 +33,7 @@ Lifecycle = [
 Addresses = th.ArrayType(th.StringType)
 
 
-class IRedAdminStream(Stream):
+class IRedAdminStream(KeyedRecords, StorableText, Stream):
     """A whole table per run; rows gone upstream are retired with ACTIVATE_VERSION.
 
     The SDK writes ACTIVATE_VERSION before the first record, so a target like
@@ -60,7 +62,7 @@ class IRedAdminStream(Stream):
 
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         for row in self.read():
-            yield conform(row, self.schema)
+            yield conform(self.storable(row, suspect=self.api.unstorable_seen), self.schema)
         self._finished = True
         if self._stream_version is not None:  # set by the SDK when the messages are on
             self._write_activate_version_message(self._stream_version)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from mailtaps_common.config import CheckedConfig
+from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -11,7 +13,7 @@ from .client import IRedAdminClient
 from .streams import STREAM_TYPES, IRedAdminStream
 
 
-class TapIRedAdmin(Tap):
+class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
     name = "tap-iredadmin"
 
     config_jsonschema = th.PropertiesList(
@@ -39,11 +41,16 @@ class TapIRedAdmin(Tap):
         ),
         th.Property(
             "max_workers",
-            th.IntegerType(minimum=1),
+            th.IntegerType(minimum=1, maximum=64),
             default=8,
             description="Concurrent per-item API calls (1 = one call at a time)",
         ),
-        th.Property("request_timeout", th.NumberType, default=60, description="Seconds"),
+        th.Property(
+            "request_timeout",
+            th.NumberType(minimum=1, maximum=3600),
+            default=60,
+            description="Seconds",
+        ),
         th.Property(
             "verify_tls",
             th.BooleanType,
@@ -52,13 +59,13 @@ class TapIRedAdmin(Tap):
         ),
         th.Property(
             "max_retries",
-            th.IntegerType(minimum=0),
+            th.IntegerType(minimum=0, maximum=20),
             default=5,
             description="Retries of a call after 5xx, 429, timeouts and broken answers",
         ),
         th.Property(
             "retry_base_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=600),
             default=1.0,
             description="First wait before a retry; doubles on each further retry",
         ),

@@ -16,6 +16,9 @@ from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.secrets import redact
+from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -104,7 +107,7 @@ class RetryDelay:
         return min(delay * random.uniform(0.5, 1.0), self.cap)
 
 
-class MailprotectorStream(RESTStream):
+class MailprotectorStream(KeyedRecords, StorableText, RESTStream):
     """Base of the streams: authentication, timeouts, TLS, errors and retries."""
 
     @property
@@ -141,7 +144,7 @@ class MailprotectorStream(RESTStream):
         if detail is None:
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
             detail = f"{len(response.content)} bytes of {kind}"
-        detail = str(detail).replace(self.config["api_key"], "[api_key]")[:200]
+        detail = redact(str(detail))[:200]
         return f"HTTP {response.status_code} {response.reason} for {path}: {detail}"
 
     def entity_of(self, response: requests.Response) -> str:
@@ -205,7 +208,7 @@ class MailprotectorStream(RESTStream):
         )
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        body = response.json()
+        body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))
         rows = body if isinstance(body, list) else [body]
         for row in rows:
             if not isinstance(row, dict):
@@ -348,7 +351,7 @@ class MessageLogStream(MailprotectorStream):
         assert query is not None
         if query.refused:
             return
-        body = response.json()
+        body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))
         if not isinstance(body, list):
             raise LogReadError(
                 f"{self.response_error_message(response)}: expected a JSON array of log "

@@ -56,7 +56,7 @@ class KeepUnknownFields:
         extra = {key: row.pop(key) for key in list(row) if key not in known}
         if extra:
             row["extra"] = {**(row.get("extra") or {}), **extra}
-        return row
+        return super().post_process(row, context)  # type: ignore[misc, no-any-return]
 
 
 class DomainsStream(KeepUnknownFields, MailprotectorStream):

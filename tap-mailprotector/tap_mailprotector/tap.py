@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 import warnings
 
+from mailtaps_common.config import CheckedConfig
+from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.tap_base import CliTestOptionValue
@@ -17,7 +19,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapMailprotector(Tap):
+class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
     name = "tap-mailprotector"
 
     config_jsonschema = th.PropertiesList(
@@ -31,14 +33,18 @@ class TapMailprotector(Tap):
         th.Property("base_url", th.StringType, default="https://emailservice.io"),
         th.Property(
             "domain_ids",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=1)),
             description="Domains to read (ids); combined with the lists below",
         ),
         th.Property(
-            "reseller_id", th.IntegerType, description="Read every domain this reseller lists"
+            "reseller_id",
+            th.IntegerType(minimum=1),
+            description="Read every domain this reseller lists",
         ),
         th.Property(
-            "customer_id", th.IntegerType, description="Read every domain this customer lists"
+            "customer_id",
+            th.IntegerType(minimum=1),
+            description="Read every domain this customer lists",
         ),
         th.Property(
             "start_date",
@@ -48,13 +54,13 @@ class TapMailprotector(Tap):
         ),
         th.Property(
             "settle_delay_seconds",
-            th.IntegerType,
+            th.IntegerType(minimum=0, maximum=86400),
             default=300,
             description="Never read entries newer than now minus this",
         ),
         th.Property(
             "overlap_seconds",
-            th.IntegerType,
+            th.IntegerType(minimum=0, maximum=86400),
             default=600,
             description="Re-read this much before each bookmark (late indexing)",
         ),
@@ -67,7 +73,7 @@ class TapMailprotector(Tap):
         ),
         th.Property(
             "result_cap",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=5000,
             description="Records one log query can return at most",
         ),
@@ -88,46 +94,46 @@ class TapMailprotector(Tap):
         ),
         th.Property(
             "max_window_hours",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0, maximum=8760),
             default=336,
             description="Longest time window one log query covers (windows the cap cuts "
             "short continue from where the cut fell)",
         ),
         th.Property(
             "retention_days",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0, maximum=3650),
             default=14,
             description="How far back the API keeps logs",
         ),
         th.Property(
             "tie_reread_passes",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=1000),
             default=25,
             description="Reads of one timestamp whose entries come back in "
             "unstable order before giving up loudly",
         ),
         th.Property(
             "request_timeout",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=3600),
             default=60,
             description="Seconds before one HTTP request times out",
         ),
         th.Property("verify_tls", th.BooleanType, default=True),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0, maximum=20),
             default=6,
             description="Retries of a request after 429, 5xx, timeouts or bad JSON",
         ),
         th.Property(
             "retry_base_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=600),
             default=1.0,
             description="First backoff wait when no Retry-After is sent; doubles",
         ),
         th.Property(
             "retry_max_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=3600),
             default=120.0,
             description="Longest single wait, Retry-After included",
         ),

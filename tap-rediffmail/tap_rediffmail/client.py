@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
+from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
@@ -160,20 +162,12 @@ class Pacer:
         self._last_end = time.monotonic()
 
 
-class RediffMailStream(RESTStream[Window | None]):
+class RediffMailStream(KeyedRecords, RESTStream[Window | None]):
     """Base for the stream that calls ``/logs/get``."""
 
     http_method = "POST"
     payload_as_json = False
     path = ""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._secrets = [
-            self.config[k] for k in ("password", "password_base64") if self.config.get(k)
-        ]
-        if self.config.get("password"):
-            self._secrets.append(encode_password(self.config))
 
     @cached_property
     def pacer(self) -> Pacer:
@@ -260,17 +254,12 @@ class RediffMailStream(RESTStream[Window | None]):
             "Retrying in %.1f s after attempt %d: %s",
             details.get("wait", 0),
             details.get("tries", 0),
-            self.redact(str(exc)) if exc else "unknown error",
+            redact(str(exc)) if exc else "unknown error",
         )
-
-    def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
     def response_error_message(self, response: requests.Response) -> str:
         """The SDK default echoes the body; this names status and vendor message only."""
-        return self.redact(
+        return redact(
             f"RediffMail API answered HTTP {response.status_code}: "
             f"{_vendor_message(response, _json_or_none(response))}"
         )
@@ -286,7 +275,7 @@ class RediffMailStream(RESTStream[Window | None]):
                 status_code = int(body_code) if int(body_code) >= 400 else 500
             elif status_code < 400:
                 status_code = 500
-        message = self.redact(_vendor_message(response, payload))
+        message = redact(_vendor_message(response, payload))
 
         if status_code == HTTPStatus.UNAUTHORIZED:
             raise FatalAPIError(

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import requests
+from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -127,8 +129,10 @@ class ReportWindowsStream(RediffMailStream):
         previous = self.stream_state.get("key_counts", {})
         key_counts = {k: v for k, v in previous.items() if k == str(window.start)}
         self.stream_state["key_counts"] = key_counts
+        suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
-            child.hand_over(window, reports[child.name], key_counts)
+            rows = child.storable(reports[child.name], suspect=suspect)
+            child.hand_over(window, rows, key_counts)
         self.logger.info(
             "Read window %s..%s: %s", iso_utc(window.start), iso_utc(window.end), counts
         )
@@ -146,7 +150,7 @@ class ReportWindowsStream(RediffMailStream):
         yield {"window_start": record["window_start"], "window_end": record["window_end"]}
 
 
-class ReportStream(Stream):
+class ReportStream(KeyedRecords, StorableText, Stream):
     """A report's rows from the window its parent just read."""
 
     parent_stream_type = ReportWindowsStream

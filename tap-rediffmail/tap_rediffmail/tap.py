@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailtaps_common.config import CheckedConfig, invalid
+from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_rediffmail import streams
+from tap_rediffmail.client import parse_utc
 
 DEFAULT_API_URL = "https://cl-logs.rediffmailpro.com/logs/get"
 
 
-class TapRediffMail(Tap):
+class TapRediffMail(RedactedLogs, CheckedConfig, Tap):
     """Reads RediffMail Pro's outbound delivery and activity reports."""
 
     name = "tap-rediffmail"
@@ -41,26 +43,27 @@ class TapRediffMail(Tap):
         th.Property("end_date", th.DateTimeType,
                     description="Optional instant to stop at (exclusive), for backfills. "
                     "Never later than now minus lag_minutes."),
-        th.Property("window_minutes", th.IntegerType, default=60,
-                    description="Largest time window per call; windows align to this grid."),
-        th.Property("max_rows_per_window", th.IntegerType, default=20000,
+        th.Property("window_minutes", th.IntegerType(minimum=1, maximum=1440), default=60,
+                    description="Largest time window per call, at most a day (1440); "
+                    "windows align to this grid."),
+        th.Property("max_rows_per_window", th.IntegerType(minimum=1), default=20000,
                     description="Busy windows above this many rows make the next windows "
                     "smaller (halving), sparse ones larger again: bounds memory."),
-        th.Property("lag_minutes", th.IntegerType, default=15,
+        th.Property("lag_minutes", th.IntegerType(minimum=0, maximum=10080), default=15,
                     description="Only windows that ended at least this long ago are read."),
         th.Property("timezone", th.StringType, default="Asia/Kolkata",
                     description="IANA zone of the API's naive date_time values."),
-        th.Property("min_seconds_between_calls", th.NumberType, default=60,
+        th.Property("min_seconds_between_calls", th.NumberType(minimum=0, maximum=3600), default=60,
                     description="Pacing: the API allows about one call per minute."),
-        th.Property("row_cap", th.IntegerType,
+        th.Property("row_cap", th.IntegerType(minimum=2),
                     description="If the API silently truncates a report at this many rows, "
                     "set it: a window reaching it is split and read again."),
-        th.Property("max_retries", th.IntegerType, default=5,
+        th.Property("max_retries", th.IntegerType(minimum=1, maximum=20), default=5,
                     description="Attempts per call for 429, 5xx, timeouts and broken bodies."),
-        th.Property("retry_base_seconds", th.NumberType, default=5,
+        th.Property("retry_base_seconds", th.NumberType(minimum=0, maximum=600), default=5,
                     description="First wait before a retry (doubles each time) when the "
                     "server gives no Retry-After."),
-        th.Property("request_timeout", th.IntegerType, default=300,
+        th.Property("request_timeout", th.IntegerType(minimum=1, maximum=3600), default=300,
                     description="Seconds to wait for one answer."),
         th.Property("verify_tls", th.BooleanType, default=True,
                     description="Verify the server's TLS certificate. Leave on."),
@@ -72,31 +75,41 @@ class TapRediffMail(Tap):
             self._check_config()
 
     def _check_config(self) -> None:
-        """Rules the JSON schema cannot say, each with a message that names the setting."""
+        """Rules the JSON schema cannot say, one line each in the format of the schema's."""
         errors = []
         has_plain = bool(self.config.get("password"))
         has_b64 = bool(self.config.get("password_base64"))
-        if has_plain == has_b64:
-            errors.append("set exactly one of 'password' (plain) or 'password_base64'")
+        if not has_plain and not has_b64:
+            errors.append(
+                f"{self.name}: missing required setting 'password' (or 'password_base64')"
+            )
+        if has_plain and has_b64:
+            errors.append(
+                invalid(self.name, "password_base64", None, "give it or 'password', not both",
+                        secret=True)
+            )  # fmt: skip
         if has_b64:
             try:
                 base64.b64decode(self.config["password_base64"], validate=True)
             except (binascii.Error, ValueError):
-                errors.append("'password_base64' is not valid standard base64")
+                errors.append(
+                    invalid(self.name, "password_base64", None, "must be standard base64",
+                            secret=True)
+                )  # fmt: skip
         try:
             ZoneInfo(self.config["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            errors.append(f"'timezone' {self.config.get('timezone')!r} is not an IANA zone name")
-        for key in ("window_minutes", "max_rows_per_window", "max_retries", "request_timeout"):
-            if key in self.config and self.config[key] < 1:
-                errors.append(f"'{key}' must be at least 1")
-        if self.config.get("row_cap") is not None and self.config["row_cap"] < 2:
-            errors.append("'row_cap' must be at least 2")
+            errors.append(
+                invalid(self.name, "timezone", self.config.get("timezone"),
+                        "must be an IANA zone name, e.g. Asia/Kolkata")
+            )  # fmt: skip
         start, end = self.config.get("start_date"), self.config.get("end_date")
-        if start and end and datetime.fromisoformat(end) <= datetime.fromisoformat(start):
-            errors.append("'end_date' must be after 'start_date'")
+        if start and end and parse_utc(end) <= parse_utc(start):
+            errors.append(
+                invalid(self.name, "end_date", end, f"must be after start_date {start!r}")
+            )
         if errors:
-            raise ConfigValidationError("Invalid configuration", errors=errors)
+            raise ConfigValidationError("\n".join(errors), errors=errors)
         if not self.config["verify_tls"]:
             self.logger.warning(
                 "verify_tls is off: the server's certificate is not checked, so the "

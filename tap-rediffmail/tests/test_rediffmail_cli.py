@@ -72,13 +72,23 @@ def test_connection_test_names_the_cause(rediff, setup, cause):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"password_base64": "c2VjcmV0"}, "set exactly one of 'password'"),
-        ({"password": None}, "set exactly one of 'password'"),
-        ({"password": None, "password_base64": "%%%not base64"}, "not valid standard base64"),
-        ({"timezone": "Mars/Olympus"}, "'timezone' 'Mars/Olympus' is not an IANA zone"),
-        ({"end_date": "2026-11-01T00:00:00Z"}, "'end_date' must be after 'start_date'"),
-        ({"window_minutes": 0}, "'window_minutes' must be at least 1"),
-        ({"domain": None}, "'domain' is a required property"),
+        ({"password_base64": "c2VjcmV0"}, "'password_base64' = (hidden): give it or 'password'"),
+        ({"password": None}, "tap-rediffmail: missing required setting 'password'"),
+        (
+            {"password": None, "password_base64": "%%%not base64"},
+            "'password_base64' = (hidden): must be standard base64",
+        ),
+        ({"timezone": "Mars/Olympus"}, "'timezone' = 'Mars/Olympus': must be an IANA zone"),
+        (
+            {"end_date": "2026-11-01T00:00:00Z"},
+            "'end_date' = '2026-11-01T00:00:00Z': must be after start_date",
+        ),
+        ({"window_minutes": 0}, "'window_minutes' = 0: must be from 1 to 1440"),
+        ({"window_minutes": 1441}, "'window_minutes' = 1441: must be from 1 to 1440"),
+        ({"start_date": ""}, "'start_date' = '': must be an ISO 8601 date-time"),
+        ({"start_date": "yesterday"}, "'start_date' = 'yesterday': must be an ISO 8601"),
+        ({"lag_minutes": -5}, "'lag_minutes' = -5: must be from 0 to 10080"),
+        ({"domain": None}, "tap-rediffmail: missing required setting 'domain'"),
     ],
 )
 def test_bad_config_is_one_clear_line(rediff, changes, message):

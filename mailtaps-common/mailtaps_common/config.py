@@ -1,0 +1,192 @@
+"""Settings are checked before any request, with one line per bad setting.
+
+The bounds live in each tap's config schema (``th.IntegerType(minimum=...)``); the
+SDK validates the config against it in ``Tap.__init__``. :class:`CheckedConfig`
+runs that same validation with date-times checked as ISO 8601, and words each
+error as one line naming the setting, its value and what is allowed::
+
+    tap-mailprotector: invalid setting 'max_window_hours' = 0: must be greater than 0
+    tap-mailprotector: missing required setting 'api_key'
+
+on every path: sync, ``--test``, ``--discover`` (so ``meltano config test`` and
+``meltano select --list`` too). A setting the tap does not declare is a WARNING
+naming the closest declared one (a typo would otherwise be silently ignored).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import JSONSchemaValidator
+
+# Read by the SDK from any tap's config without being declared in its schema.
+SDK_SETTINGS = ("emit_activate_version_messages", "user_agent")
+DATE_TIME_EXAMPLE = "2026-01-31T00:00:00Z"
+TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+}
+
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    """ISO 8601 as Python reads it (``2026-01-31``, ``2026-01-31T08:00:00+05:30``, ``...Z``)."""
+    if isinstance(value, str):
+        datetime.fromisoformat(value)
+    return True
+
+
+def shown(value: Any, *, secret: bool = False) -> str:
+    """A setting's value as the user wrote it, short; secrets never shown."""
+    if secret:
+        return "(hidden)"
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def invalid(tap: str, setting: str, value: Any, rule: str, *, secret: bool = False) -> str:
+    """The one line for a setting whose value breaks a rule."""
+    return f"{tap}: invalid setting '{setting}' = {shown(value, secret=secret)}: {rule}"
+
+
+def allowed_range(prop: Mapping[str, Any]) -> str:
+    """What a numeric setting's bounds allow, in words."""
+    low = (
+        f"at least {prop['minimum']}" if "minimum" in prop
+        else f"greater than {prop['exclusiveMinimum']}" if "exclusiveMinimum" in prop
+        else None
+    )  # fmt: skip
+    high = (
+        f"at most {prop['maximum']}" if "maximum" in prop
+        else f"less than {prop['exclusiveMaximum']}" if "exclusiveMaximum" in prop
+        else None
+    )  # fmt: skip
+    if "minimum" in prop and "maximum" in prop:
+        return f"must be from {prop['minimum']} to {prop['maximum']}"
+    return "must be " + " and ".join(bound for bound in (low, high) if bound)
+
+
+def _rule(error: jsonschema.ValidationError) -> str:
+    kind, expected = error.validator, error.validator_value
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return allowed_range(error.schema)
+    if kind == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        words = [TYPE_WORDS.get(n, n) for n in names if n != "null"]
+        return "must be " + " or ".join(words or ["null"])
+    if kind == "enum":
+        return "must be one of " + ", ".join(shown(v) for v in expected)
+    if kind == "format" and expected == "date-time":
+        return f"must be an ISO 8601 date-time, e.g. {DATE_TIME_EXAMPLE}"
+    return error.message
+
+
+def describe(tap: str, error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> list[str]:
+    """The lines for one jsonschema error of a tap's config."""
+    properties = schema.get("properties", {})
+    if error.validator == "required" and not error.path:
+        present = error.instance if isinstance(error.instance, Mapping) else {}
+        return [
+            f"{tap}: missing required setting '{name}'"
+            for name in error.validator_value
+            if name not in present and f"'{name}'" in error.message
+        ]
+    if not error.path:
+        return [f"{tap}: invalid configuration: {error.message}"]
+    setting = str(error.path[0])
+    where = setting + "".join(f"[{index!r}]" for index in list(error.path)[1:])
+    prop = properties.get(setting, {})
+    secret = bool(prop.get("secret") or prop.get("writeOnly"))
+    return [invalid(tap, where, error.instance, _rule(error), secret=secret)]
+
+
+def config_errors(
+    tap: str, config: dict[str, Any], schema: Mapping[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Validate ``config`` as the SDK does (defaults filled in); the lines for
+    missing required settings and those for invalid values."""
+    validator = JSONSchemaValidator(schema, format_checker=FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.path])
+    missing = [line for e in errors if e.validator == "required" and not e.path
+               for line in describe(tap, e, schema)]  # fmt: skip
+    invalid = [line for e in errors if e.validator != "required" or e.path
+               for line in describe(tap, e, schema)]  # fmt: skip
+    return missing, invalid
+
+
+def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """A warning per setting the schema does not declare, with the closest name."""
+    declared = [*schema.get("properties", {}), *SDK_SETTINGS]
+    lines = []
+    for name in config:
+        if name in declared:
+            continue
+        close = difflib.get_close_matches(name, declared, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "no declared setting is close"
+        lines.append(f"unknown setting '{name}' ({hint}); it is ignored")
+    return lines
+
+
+class CheckedConfig:
+    """Tap mixin: the config checks above on every path of the tap's command line."""
+
+    name: str
+    logger: logging.Logger
+    config_jsonschema: dict
+    _config: dict[str, Any]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Invalid values always stop the tap. Missing required settings stop it too,
+        except where the SDK asks for no validation (``--discover``, which needs no
+        config at all): there each is a WARNING line."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)  # type: ignore[attr-defined]
+        for line in unknown_settings(self._config, schema):
+            self.logger.warning("%s: %s", self.name, line)
+        missing, errors = config_errors(self.name, self._config, schema)
+        if raise_errors:
+            errors = missing + errors
+        else:
+            for line in missing:
+                self.logger.warning(line)
+        if errors:
+            raise ConfigValidationError("\n".join(errors), errors=errors, schema=schema)
+        return errors
+
+    @classmethod
+    def get_singer_command(cls) -> Any:
+        """The SDK's command, with a config error raised while click parses the
+        options (``--test`` runs there) printed as its lines instead of a traceback."""
+        command = super().get_singer_command()  # type: ignore[misc]
+        make_context = command.make_context
+
+        def checked_make_context(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return make_context(*args, **kwargs)
+            except ConfigValidationError as exc:
+                for line in exc.errors or [str(exc)]:
+                    cls.logger.error(line)  # type: ignore[attr-defined]
+                sys.exit(1)
+
+        command.make_context = checked_make_context
+        return command

@@ -1,0 +1,158 @@
+"""Redaction: no secret of the config reaches a log line or an error message.
+
+A server may echo what it was sent (``DB error: password=...``), in any encoding.
+:class:`Redactor` knows every form a secret can take on the way (plain, base64
+standard, URL-safe and unpadded, URL-encoded, JSON-escaped) and replaces each
+with ``[redacted]``. Short secrets (under :data:`SHORT`) are replaced only where
+they stand as a whole token, so a one-letter password does not turn
+``Max retries exceeded`` into gibberish; longer ones wherever they occur.
+
+:func:`install` puts one :class:`RedactingFilter` on the tap's logger and on the
+handlers the SDK logs through, so every log record (message, arguments,
+exception text) is redacted before it is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+MASK = "[redacted]"
+SHORT = 8  # secrets shorter than this are replaced only as whole tokens
+# Characters no target or terminal can take (see mailtaps_common.text).
+_UNPRINTABLE = re.compile("[\ud800-\udfff]")
+
+
+def secret_settings(schema: Mapping[str, Any]) -> list[str]:
+    """Names of the settings a config schema marks secret."""
+    return [
+        name
+        for name, prop in schema.get("properties", {}).items()
+        if prop.get("secret") or prop.get("writeOnly")
+    ]
+
+
+def forms(secret: str) -> set[str]:
+    """Every way ``secret`` may appear in a server's answer or in a URL."""
+    raw = secret.encode("utf-8")
+    found = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+    found.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        found.update({encoded, encoded.rstrip("=")})
+        found.update({quote(encoded, safe=""), quote_plus(encoded)})
+    return {form for form in found if form}
+
+
+def _decoded_base64(value: str) -> str | None:
+    """The text a ``*_base64`` setting stands for, if it is valid base64 of UTF-8."""
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("utf-8") or None
+    except (binascii.Error, ValueError):
+        return None
+
+
+def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """The secrets of a config: every setting the schema marks secret, and for a
+    ``*_base64`` setting also the text it encodes."""
+    secrets: list[str] = []
+    for name in secret_settings(schema):
+        value = config.get(name)
+        if isinstance(value, str) and value:
+            secrets.append(value)
+            if name.endswith("_base64") and (plain := _decoded_base64(value)):
+                secrets.append(plain)
+    return secrets
+
+
+class Redactor:
+    """Replaces every form of the given secrets in a text with :data:`MASK`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        new = {s for s in secrets if isinstance(s, str) and s} - self.secrets
+        if not new:
+            return
+        self.secrets |= new
+        every = sorted({f for s in self.secrets for f in forms(s)}, key=len, reverse=True)
+        parts = [
+            re.escape(form) if len(form) >= SHORT else rf"(?<![^\W_]){re.escape(form)}(?![^\W_])"
+            for form in every
+        ]
+        self._pattern = re.compile("|".join(parts))
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return _UNPRINTABLE.sub("\ufffd", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts each log record in place: message with its arguments, exception text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactor = Redactor()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted", False):
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = self.redactor(message), None
+        if record.exc_info:
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, self.redactor(text)
+        elif record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        record._redacted = True
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install(secrets: Iterable[str], *loggers: logging.Logger) -> Redactor:
+    """Redact ``secrets`` in every record of ``loggers`` and of the root logger's
+    handlers (where the SDK's records and warnings end up). Returns the process's
+    redactor, for exception messages built from server text."""
+    _FILTER.redactor.add(secrets)
+    root = logging.getLogger()
+    for target in (root, *loggers):
+        for filtered in (target, *target.handlers):
+            if _FILTER not in filtered.filters:
+                filtered.addFilter(_FILTER)
+    return _FILTER.redactor
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret installed so far replaced."""
+    return _FILTER.redactor(text)
+
+
+class RedactedLogs:
+    """Tap mixin: redaction of the config's secrets is installed as soon as the
+    config is read, before it is validated; ``self.redact`` redacts any text (use
+    it for exception messages built from what a server answered)."""
+
+    logger: logging.Logger
+    config_jsonschema: dict
+    _config: dict[str, Any]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        secrets = config_secrets(self._config, self.config_jsonschema)
+        self.redact = install(secrets, self.logger)
+        return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc, no-any-return]
