@@ -46,6 +46,18 @@ class PostgresServer:
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
 
+    def target_env(self, database: str, schema: str) -> dict[str, str]:
+        """The environment that points Meltano's target-postgres at ``database``,
+        loading into ``schema``."""
+        return {
+            "TARGET_POSTGRES_HOST": self.host,
+            "TARGET_POSTGRES_PORT": str(self.port),
+            "TARGET_POSTGRES_USER": self.user,
+            "TARGET_POSTGRES_PASSWORD": self.password,
+            "TARGET_POSTGRES_DATABASE": database,
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+        }
+
     def create_database(self, name: str) -> str:
         import psycopg
 

@@ -49,12 +49,7 @@ def test_rows_deleted_upstream_are_marked_deleted(
     env = {
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "TAP_IREDADMIN_BASE_URL": ira.config()["base_url"],
-        "TARGET_POSTGRES_HOST": postgres_server.host,
-        "TARGET_POSTGRES_PORT": str(postgres_server.port),
-        "TARGET_POSTGRES_USER": postgres_server.user,
-        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
-        "TARGET_POSTGRES_DATABASE": database,
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "iredadmin",
+        **postgres_server.target_env(database, "iredadmin"),
     }
     run = ("--environment=demo", "run", "tap-iredadmin", "target-postgres")
     first_run = meltano(*run, env=env)

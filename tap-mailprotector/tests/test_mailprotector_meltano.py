@@ -28,12 +28,7 @@ def test_meltano_run_into_postgres_matches_truth_and_reruns_add_no_duplicates(
         "TAP_MAILPROTECTOR_START_DATE": mp.start.isoformat(),
         "TAP_MAILPROTECTOR_RESULT_CAP": "1000",
         "TAP_MAILPROTECTOR_SETTLE_DELAY_SECONDS": "0",
-        "TARGET_POSTGRES_HOST": postgres_server.host,
-        "TARGET_POSTGRES_PORT": str(postgres_server.port),
-        "TARGET_POSTGRES_USER": postgres_server.user,
-        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
-        "TARGET_POSTGRES_DATABASE": database,
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "mailprotector",
+        **postgres_server.target_env(database, "mailprotector"),
     }
 
     def run_and_check() -> tuple[str, str]:

@@ -85,12 +85,7 @@ def test_nul_and_lone_surrogate_load_into_postgres_as_replacement_characters(
         "TAP_MAILPROTECTOR_DOMAIN_IDS": "[102]",
         "TAP_MAILPROTECTOR_START_DATE": mp.start.isoformat(),
         "TAP_MAILPROTECTOR_SETTLE_DELAY_SECONDS": "0",
-        "TARGET_POSTGRES_HOST": postgres_server.host,
-        "TARGET_POSTGRES_PORT": str(postgres_server.port),
-        "TARGET_POSTGRES_USER": postgres_server.user,
-        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
-        "TARGET_POSTGRES_DATABASE": database,
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "mailprotector",
+        **postgres_server.target_env(database, "mailprotector"),
     }
     run = meltano(
         "--environment=demo", "run", "tap-mailprotector", "target-postgres", env=variables

@@ -50,12 +50,7 @@ def test_meltano_run_into_postgres_is_complete_and_idempotent(
         "MELTANO_DATABASE_URI": postgres_server.dsn(system_db).replace(
             "postgresql://", "postgresql+psycopg://"
         ),
-        "TARGET_POSTGRES_HOST": postgres_server.host,
-        "TARGET_POSTGRES_PORT": str(postgres_server.port),
-        "TARGET_POSTGRES_USER": postgres_server.user,
-        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
-        "TARGET_POSTGRES_DATABASE": database,
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "rediffmail",
+        **postgres_server.target_env(database, "rediffmail"),
     }
     truth = env.truth()
     expected = {name: (len(rows), len(rows)) for name, rows in truth.items()}
@@ -101,12 +96,7 @@ def test_three_window_plans_load_exactly_the_truth_into_postgres(rediff, postgre
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "TAP_REDIFFMAIL_API_URL": f"{env.sandbox.url}/logs/get",
         "TAP_REDIFFMAIL_START_DATE": PERIOD_START,
-        "TARGET_POSTGRES_HOST": postgres_server.host,
-        "TARGET_POSTGRES_PORT": str(postgres_server.port),
-        "TARGET_POSTGRES_USER": postgres_server.user,
-        "TARGET_POSTGRES_PASSWORD": postgres_server.password,
-        "TARGET_POSTGRES_DATABASE": database,
-        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": "rediffmail",
+        **postgres_server.target_env(database, "rediffmail"),
     }
     plans = [
         ({"TAP_REDIFFMAIL_WINDOW_MINUTES": "60", "TAP_REDIFFMAIL_END_DATE": MID_MORNING}, ()),
