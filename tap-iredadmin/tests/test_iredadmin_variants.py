@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import psycopg
 import pytest
 from sandbox.iredadmin import DEMO_DOMAIN_ADMIN, DEMO_DOMAIN_ADMIN_PASSWORD
-from sandbox.testing import assert_no_secrets
+from sandbox.testing import assert_no_secrets, meltano
 
 STREAMS = ("domains", "users", "aliases", "mailing_lists", "policies")
 DOMAINS = ["example.com", "example.net", "example.org"]
@@ -172,3 +173,61 @@ def test_normal_admin_on_an_old_release_detects_greylisting(iredadmin: Any) -> N
     assert [(r["account"], r["settings"]) for r in greylisting if r["scope"] == "domain"] == [
         ("@example.net", {"status": "disabled"})
     ]
+
+
+def loaded_rows(dsn: str, schema: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per table: primary key -> the row without Singer metadata."""
+    keys = {
+        "domains": "domain",
+        "users": "username",
+        "aliases": "address",
+        "mailing_lists": "address",
+        "policies": "policy_type || ' ' || account || ' ' || direction",
+    }
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        for table, key in keys.items():
+            cursor = conn.execute(f"SELECT {key} AS pk, * FROM {table} ORDER BY 1")  # noqa: S608
+            names = [column.name for column in cursor.description or []]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            tables[table] = {
+                row.pop("pk"): {k: v for k, v in row.items() if not k.startswith("_sdc_")}
+                for row in rows
+            }
+            assert len(tables[table]) == len(rows), f"duplicate keys in {schema}.{table}"
+    return tables
+
+
+@pytest.mark.usefixtures("meltano_installed")
+def test_ldap_through_meltano_into_postgres_equals_sql(
+    iredadmin: Any, postgres_server: Any, tmp_path: Any
+) -> None:
+    database = postgres_server.create_database("iredadmin_variants")
+    loaded = {}
+    for backend in ("MYSQL", "LDAP"):
+        ira = iredadmin(backend=backend)
+        schema = f"iredadmin_{backend.lower()}"
+        env = {
+            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/{backend}.db",
+            "TAP_IREDADMIN_BASE_URL": ira.config()["base_url"],
+            "TARGET_POSTGRES_HOST": postgres_server.host,
+            "TARGET_POSTGRES_PORT": str(postgres_server.port),
+            "TARGET_POSTGRES_USER": postgres_server.user,
+            "TARGET_POSTGRES_PASSWORD": postgres_server.password,
+            "TARGET_POSTGRES_DATABASE": database,
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+        }
+        result = meltano("--environment=demo", "run", "tap-iredadmin", "target-postgres", env=env)
+        assert f"backend {'ldap' if backend == 'LDAP' else 'sql'}, era current" in result.stderr
+        hashes = [u["password"] for users in ira.app.users.values() for u in users.values()]
+        assert_no_secrets(hashes, result.stdout, result.stderr)
+        loaded[backend] = loaded_rows(postgres_server.dsn(database), schema)
+
+    truth = ira.truth()
+    assert sorted(loaded["LDAP"]["users"]) == sorted(truth["users"])
+    assert sorted(loaded["LDAP"]["aliases"]) == sorted(truth["aliases"])
+    sql = {table: list(rows.values()) for table, rows in loaded["MYSQL"].items()}
+    expected = expected_from(sql, "LDAP", "current")
+    for table, rows in loaded["LDAP"].items():
+        assert list(rows.values()) == expected[table], table
