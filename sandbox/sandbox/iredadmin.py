@@ -5,7 +5,9 @@ the GET endpoints answer the ``{"_success": ..., "_data": ...}`` envelope over a
 seeded data set shaped like iRedMail's SQL tables (vmail, amavisd, iredapd).
 Tests change the data through the Python API (``add_user``, ``delete_alias``,
 ``set_policy``, ...) and read ``truth()``; ``expire_sessions()`` and the
-settings below switch the contract's quirks and faults on.
+settings below switch the contract's quirks and faults on. ``backend="LDAP"`` and
+``era`` (see ``ERAS``) serve the same directory as the LDAP backend or an older
+release would answer it.
 """
 
 from __future__ import annotations
