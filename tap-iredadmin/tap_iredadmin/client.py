@@ -311,7 +311,10 @@ class IRedAdminClient:
                 self._listed_domains = self._domain_list()
             except NotFoundError:
                 if era is not None:
-                    raise
+                    raise IRedAdminError(
+                        f"GET /api/domains: HTTP 404, but api_era is {era}: releases before "
+                        "SQL-2.8.0 / LDAP-3.0 have no domain list; set api_era to auto"
+                    ) from None
         if era is None:
             domain_list = self._listed_domains is not None
             greylisting = domain_list and not self._old_envelope
@@ -355,18 +358,25 @@ class IRedAdminClient:
             pass  # e.g. PERMISSION_DENIED for a normal admin: the endpoint exists
         return True
 
-    def _normal(self, kind: str, row: dict[str, Any], *, detail: bool = False) -> dict[str, Any]:
+    def _normal(
+        self, kind: str, path: str, row: dict[str, Any], *, detail: bool = False
+    ) -> dict[str, Any]:
         """An answer of any variant in the current SQL shape (``tap_iredadmin.variants``)."""
         for key in variants.SECRET_KEYS:
             row.pop(key, None)
         variant = self.variant
         if variant.backend == "ldap":
-            return variants.from_ldap(kind, row, detail=detail)
-        if variant.era == "current":
-            return row
-        row = variants.from_old_sql(row)
-        if kind == "domain" and detail:
-            row.setdefault("catchall", [])  # before SQL-2.7.0 it was left out when unset
+            row = variants.from_ldap(kind, row, detail=detail)
+        elif variant.era != "current":
+            row = variants.from_old_sql(row)
+            if kind == "domain" and detail:
+                row.setdefault("catchall", [])  # before SQL-2.7.0 it was left out when unset
+        key = variants.KEY_FIELDS[kind]
+        if not row.get(key):
+            raise IRedAdminError(
+                f"GET {path}: a {kind} without `{key}` when read as {variant.describe()}; "
+                "if backend or api_era is set, is it right?"
+            )
         return row
 
     # -- reads ----------------------------------------------------------------
@@ -379,7 +389,7 @@ class IRedAdminClient:
             wanted = self._configured_domains
             if self._listed_domains is not None:
                 rows = {
-                    name: self._normal("domain", row)
+                    name: self._normal("domain", "/api/domains", row)
                     for name, row in self._listed_domains.items()
                     if not wanted or name in wanted
                 }
@@ -395,30 +405,29 @@ class IRedAdminClient:
         return self._domains
 
     def domain(self, domain: str) -> dict[str, Any]:
-        return self._normal(
-            "domain", self._object(f"/api/domain/{account_path(domain)}"), detail=True
-        )
+        path = f"/api/domain/{account_path(domain)}"
+        return self._normal("domain", path, self._object(path), detail=True)
 
     def users(self, domain: str) -> list[dict[str, Any]]:
         """Mailboxes of a domain, without the ``password`` hash the list carries."""
-        return [
-            self._normal("user", row) for row in self._list(f"/api/users/{account_path(domain)}")
-        ]
+        path = f"/api/users/{account_path(domain)}"
+        return [self._normal("user", path, row) for row in self._list(path)]
 
     def user(self, mail: str) -> dict[str, Any]:
-        return self._normal("user", self._object(f"/api/user/{account_path(mail)}"), detail=True)
+        path = f"/api/user/{account_path(mail)}"
+        return self._normal("user", path, self._object(path), detail=True)
 
     def aliases(self, domain: str) -> list[dict[str, Any]]:
-        return [
-            self._normal("alias", row) for row in self._list(f"/api/aliases/{account_path(domain)}")
-        ]
+        path = f"/api/aliases/{account_path(domain)}"
+        return [self._normal("alias", path, row) for row in self._list(path)]
 
     def alias(self, mail: str) -> dict[str, Any]:
-        return self._normal("alias", self._object(f"/api/alias/{account_path(mail)}"), detail=True)
+        path = f"/api/alias/{account_path(mail)}"
+        return self._normal("alias", path, self._object(path), detail=True)
 
     def mailing_lists(self, domain: str) -> list[dict[str, Any]]:
-        rows = self._list(f"/api/mls/{account_path(domain)}")
-        return [self._normal("mailing_list", row) for row in rows]
+        path = f"/api/mls/{account_path(domain)}"
+        return [self._normal("mailing_list", path, row) for row in self._list(path)]
 
     def policies(self, scope: str, account: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(policy type, direction, settings) of every policy set on an account.

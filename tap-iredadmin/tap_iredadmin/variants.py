@@ -36,6 +36,9 @@ RELEASES = {
     "pre-2.6": "iRedAdmin-Pro-SQL before 2.6 / -LDAP before 2.8",
 }
 
+# The field every row of a kind has (its primary key, or the domain's name).
+KEY_FIELDS = {"domain": "domain", "user": "username", "alias": "address", "mailing_list": "address"}
+
 # Keys that hold a password hash, in any variant: dropped as soon as an answer is parsed.
 SECRET_KEYS = ("password", "userPassword")  # FACT: userPassword is iRedMail's LDAP attribute
 

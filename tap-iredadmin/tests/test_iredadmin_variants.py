@@ -231,3 +231,27 @@ def test_ldap_through_meltano_into_postgres_equals_sql(
     expected = expected_from(sql, "LDAP", "current")
     for table, rows in loaded["LDAP"].items():
         assert list(rows.values()) == expected[table], table
+
+
+@pytest.mark.parametrize(
+    ("settings", "config", "cause"),
+    [
+        (
+            {"backend": "LDAP"},
+            {"backend": "sql"},
+            "GET /api/domains: a domain without `domain` when read as backend sql, era current",
+        ),
+        (
+            {"era": "pre-2.8"},
+            {"api_era": "current"},
+            "GET /api/domains: HTTP 404, but api_era is current: releases before SQL-2.8.0",
+        ),
+    ],
+    ids=["backend", "era"],
+)
+def test_a_wrong_forced_variant_stops_with_one_line(
+    iredadmin: Any, settings: dict[str, Any], config: dict[str, Any], cause: str
+) -> None:
+    run = iredadmin(**settings).run(**config)
+    assert run.returncode != 0
+    assert cause in run.stderr.strip().splitlines()[-1]
