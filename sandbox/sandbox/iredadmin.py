@@ -5,12 +5,15 @@ the GET endpoints answer the ``{"_success": ..., "_data": ...}`` envelope over a
 seeded data set shaped like iRedMail's SQL tables (vmail, amavisd, iredapd).
 Tests change the data through the Python API (``add_user``, ``delete_alias``,
 ``set_policy``, ...) and read ``truth()``; ``expire_sessions()`` and the
-settings below switch the contract's quirks and faults on.
+settings below switch the contract's quirks and faults on. ``backend="LDAP"`` and
+``era`` (see ``ERAS``) serve the same directory as the LDAP backend or an older
+release would answer it.
 """
 
 from __future__ import annotations
 
 import base64
+import calendar
 import hashlib
 import json
 import random
@@ -44,6 +47,16 @@ _LIST_NAMES = ["announce", "newsletter", "discuss", "staff", "devel"]
 _DEPARTMENTS = ["", "Sales", "Engineering", "Support", "Finance"]
 _LANGUAGES = ["en_US", "de_DE", "fr_FR", "ja_JP", "pt_BR"]
 EPOCH_2023 = 1_672_531_200
+# Releases whose answers differ, newest first, named by the SQL release they precede
+# (LDAP equivalents in brackets), per the changelog of the API document:
+# current   SQL-2.8.0+ (LDAP-3.0+)
+# pre-2.8   no GET /api/domains; LDAP: accountSetting as "key:value" strings, no catch-all
+#           in the domain profile
+# pre-2.7   (LDAP before 2.9.0) also no greylisting endpoints; SQL: forwarding, alias goto
+#           and catchall as comma-joined strings, islist
+# pre-2.6   (LDAP before 2.8.0) also success/msg instead of _success/_msg; SQL: cn,
+#           mailQuota, preferredLanguage instead of name, quota, language
+ERAS = ("current", "pre-2.8", "pre-2.7", "pre-2.6")
 
 
 @dataclass
@@ -65,7 +78,11 @@ class IRedAdminSettings:
     aliases_per_domain: int = 4
     lists_per_domain: int = 2
     user_policy_share: float = 0.25  # users with a policy of their own
-    backend: str = "MYSQL"  # cookie name iRedAdmin-Pro-MYSQL / -PGSQL
+    # MYSQL / PGSQL (SQL answers, cookie iRedAdmin-Pro-MYSQL / -PGSQL) or LDAP (LDAP
+    # attribute names, cookie iRedAdmin-Pro-LDAP): the same directory either way
+    backend: str = "MYSQL"
+    # which release's answers: see ERAS
+    era: str = "current"
     api_enabled: bool = True
     allowed_ips: list[str] | None = None  # RESTRICT_API_ACCESS; None = anyone
     session_idle_seconds: float = 1800.0
@@ -245,8 +262,9 @@ class IRedAdminSandbox(SandboxApp):
             "isadmin": 0,
             "isglobaladmin": 0,
             **{f"enable{service}": int(service not in disabled) for service in SERVICES},
-            "settings": {"disabled_user_profiles": []} if rng.random() < 0.1 else {},
-            "passwordlastchange": _ts(created + rng.randrange(10_000_000)),
+            "settings": {"disabled_user_profiles": ["bcc", "relay"]} if rng.random() < 0.1 else {},
+            # whole days: LDAP keeps the day only (shadowLastChange)
+            "passwordlastchange": _ts((created + rng.randrange(10_000_000)) // 86400 * 86400),
             "created": _ts(created + rng.randrange(1000)),
             "modified": "1970-01-01T01:01:01",
             "expired": "9999-12-31T00:00:00",
@@ -461,6 +479,17 @@ class IRedAdminSandbox(SandboxApp):
 
     # -- sessions and the envelope -----------------------------------------
     @property
+    def is_ldap(self) -> bool:
+        return self.settings.backend == "LDAP"
+
+    def _absent_in_era(self, relative: str) -> bool:
+        """Endpoints the release did not have yet (they answer HTTP 404)."""
+        era = ERAS.index(self.settings.era)
+        if relative == "/api/domains":
+            return era >= ERAS.index("pre-2.8")
+        return relative.startswith("/api/greylisting/") and era >= ERAS.index("pre-2.7")
+
+    @property
     def cookie_name(self) -> str:
         return f"iRedAdmin-Pro-{self.settings.backend}"
 
@@ -489,13 +518,19 @@ class IRedAdminSandbox(SandboxApp):
         response.headers["Set-Cookie"] = f"{self.cookie_name}={sid}; Path={BASE_PATH}/; HttpOnly"
         return response
 
-    @staticmethod
-    def failure(reason: str) -> Response:
-        return Response.json({"_success": False, "_msg": reason})
+    def envelope(self, success: bool, **payload: Any) -> Response:
+        """``{"_success": ..., ...}``; ``success``/``msg`` before SQL-2.6.0 (LDAP-2.8.0)."""
+        if self.settings.era == "pre-2.6":
+            if "_msg" in payload:
+                payload["msg"] = payload.pop("_msg")
+            return Response.json({"success": success, **payload})
+        return Response.json({"_success": success, **payload})
 
-    @staticmethod
-    def ok(data: Any) -> Response:
-        return Response.json({"_success": True, "_data": data})
+    def failure(self, reason: str) -> Response:
+        return self.envelope(False, _msg=reason)
+
+    def ok(self, data: Any) -> Response:
+        return self.envelope(True, _data=data)
 
     def vendor_fault(self, fault: str, request: Request) -> Response | None:
         """The vendor's failure reasons, and ``failure:<any reason>`` (e.g. an exception text)."""
@@ -514,6 +549,8 @@ class IRedAdminSandbox(SandboxApp):
                 self._api_call_count += 1
                 if self._api_call_count == s.expire_sessions_after_calls:
                     self.sessions.clear()
+            if self._absent_in_era(relative):
+                return Response.html(404, "Not Found")
             for prefix, fault in s.endpoint_faults.items():
                 if relative.startswith(prefix):
                     return self.vendor_fault(fault, request) or self.generic_fault(
@@ -564,7 +601,7 @@ class IRedAdminSandbox(SandboxApp):
         sid = secrets.token_hex(20)
         with self.lock:
             self.sessions[sid] = {"admin": username, "last": time.monotonic()}
-        return self._with_cookie(Response.json({"_success": True}), sid)
+        return self._with_cookie(self.envelope(True), sid)
 
     # -- reads ------------------------------------------------------------
     def _is_global(self, admin: str) -> bool:
@@ -589,6 +626,15 @@ class IRedAdminSandbox(SandboxApp):
             }
         return out
 
+    def _shape(self, kind: str, row: dict[str, Any]) -> dict[str, Any]:
+        """A current SQL answer as the configured backend and release would give it."""
+        if self.is_ldap:
+            return as_ldap(kind, row, self.settings.era)
+        return as_old_sql(kind, row, self.settings.era)
+
+    def _shaped(self, kind: str, row: dict[str, Any]) -> Response:
+        return self.ok(self._shape(kind, row))
+
     def get_domains(self, request: Request, admin: str) -> Response:
         """Flags act by presence: ``?name_only=no`` still means names only."""
         rows = [self.domains[d] for d in self.visible_domains(admin)]
@@ -596,7 +642,7 @@ class IRedAdminSandbox(SandboxApp):
             rows = [row for row in rows if not row["active"]]
         if "name_only" in request.query:
             return self.ok([row["domain"] for row in rows])
-        return self.ok({row["domain"]: self._render(row) for row in rows})
+        return self.ok({row["domain"]: self._shape("domain", self._render(row)) for row in rows})
 
     def get_domain(self, request: Request, admin: str, domain: str) -> Response:
         if domain not in self.domains:
@@ -604,7 +650,8 @@ class IRedAdminSandbox(SandboxApp):
         if not self._may_read(admin, domain):
             return self.failure("PERMISSION_DENIED")
         row = self.domains[domain]
-        return self.ok(
+        return self._shaped(
+            "domain_detail",
             {
                 **self._render(row),
                 "catchall": row["_catchall"],
@@ -614,11 +661,11 @@ class IRedAdminSandbox(SandboxApp):
                 "relayhost": row["_relayhost"],
                 "num_existing_users": len(self.users[domain]),
                 "allocated_quota": sum(u["quota"] for u in self.users[domain].values()),
-            }
+            },
         )
 
     def _domain_list(
-        self, request: Request, admin: str, domain: str, table: dict[str, Any]
+        self, request: Request, admin: str, domain: str, table: dict[str, Any], kind: str
     ) -> Response:
         """A domain's accounts; ``email_only`` and ``disabled_only`` act by presence."""
         if domain not in self.domains:
@@ -630,10 +677,10 @@ class IRedAdminSandbox(SandboxApp):
             rows = [row for row in rows if not row["active"]]
         if "email_only" in request.query:
             return self.ok([row.get("username") or row["address"] for row in rows])
-        return self.ok([self._render(row) for row in rows])
+        return self.ok([self._shape(kind, self._render(row)) for row in rows])
 
     def get_users(self, request: Request, admin: str, domain: str) -> Response:
-        response = self._domain_list(request, admin, domain, self.users)
+        response = self._domain_list(request, admin, domain, self.users, "user")
         if self.settings.null_usernames and "email_only" not in request.query:
             body = json.loads(response.body)
             for row in body.get("_data", [])[: self.settings.null_usernames]:
@@ -664,10 +711,10 @@ class IRedAdminSandbox(SandboxApp):
             stored_bytes=row["used_quota"]["bytes"],
             stored_messages=row["used_quota"]["messages"],
         )
-        return self.ok(out)
+        return self._shaped("user_detail", out)
 
     def get_aliases(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(request, admin, domain, self.aliases)
+        return self._domain_list(request, admin, domain, self.aliases, "alias")
 
     def get_alias(self, request: Request, admin: str, mail: str) -> Response:
         row = self.aliases.get(mail.rsplit("@", 1)[-1], {}).get(mail)
@@ -675,12 +722,13 @@ class IRedAdminSandbox(SandboxApp):
             return self.failure("NO_SUCH_ACCOUNT")
         if not self._may_read(admin, mail):
             return self.failure("PERMISSION_DENIED")
-        return self.ok(
-            {**self._render(row), "members": row["_members"], "moderators": row["_moderators"]}
+        return self._shaped(
+            "alias_detail",
+            {**self._render(row), "members": row["_members"], "moderators": row["_moderators"]},
         )
 
     def get_mailing_lists(self, request: Request, admin: str, domain: str) -> Response:
-        return self._domain_list(request, admin, domain, self.mailing_lists)
+        return self._domain_list(request, admin, domain, self.mailing_lists, "mailing_list")
 
     def _policy_account(self, admin: str, account: str | None) -> str | None:
         """The policy key for a URL, or None when the admin may not read it."""
@@ -700,9 +748,7 @@ class IRedAdminSandbox(SandboxApp):
         key = self._policy_account(admin, account)
         if key is None:
             return self.failure("PERMISSION_DENIED")
-        return Response.json(
-            {"_success": True, "setting": self.throttles.get((key, direction), {})}
-        )
+        return self.envelope(True, setting=self.throttles.get((key, direction), {}))
 
     def get_greylisting(self, request: Request, admin: str, account: str) -> Response:
         key = self._policy_account(admin, account)
@@ -724,3 +770,148 @@ class IRedAdminSandbox(SandboxApp):
         if key == "@.":
             data["whitelist_domains"] = list(lists.get("whitelist_domains", []))
         return self.ok(data)
+
+
+# -- other backends and releases ---------------------------------------------
+# The stored rows are SQL-shaped (the current release); these turn an answer into what
+# the LDAP backend or an older release sends for the same directory. Attribute names
+# come from iRedMail's public LDAP schema (iredmail.schema) where it has them; the rest
+# is this imitation's guess, the same guess the tap's tap_iredadmin/variants.py makes.
+LDAP_SETTING_LIMITS = {
+    "mailboxes": "numberOfUsers",
+    "aliases": "numberOfAliases",
+    "maillists": "numberOfLists",
+    "maxquota": "maxUserQuota",
+}
+
+
+def _ldap_time(value: Any) -> str | None:
+    """``2023-10-31T09:12:44`` as LDAP generalized time ``20231031091244Z``."""
+    if not value:
+        return None
+    return re.sub(r"\D", "", str(value))[:14] + "Z"
+
+
+def _ldap_setting(settings: dict[str, Any], era: str) -> Any:
+    """``accountSetting``: a dict since LDAP-3.0, ``key:value`` strings before."""
+    if era == "current":
+        return dict(settings)
+    strings = []
+    for key, value in settings.items():
+        for item in value if isinstance(value, list) else [value]:
+            strings.append(f"{key}:{item}")
+    return strings
+
+
+def _yes(value: Any) -> bool:
+    return str(value).lower() in ("1", "y", "yes", "true")
+
+
+def as_ldap(kind: str, row: dict[str, Any], era: str) -> dict[str, Any]:
+    """An answer with LDAP attribute names; empty values are absent (LDAP has none)."""
+    out: dict[str, Any] = {}
+    rest = dict(row)
+    take = rest.pop
+
+    def put(name: str, value: Any) -> None:
+        if value not in (None, "", []):
+            out[name] = value
+
+    if kind in ("domain", "domain_detail"):
+        put("domainName", take("domain", None))
+        put("cn", take("description", None))
+        put("disclaimer", take("disclaimer", None))
+        settings = dict(take("settings", None) or {})
+        for column, key in LDAP_SETTING_LIMITS.items():
+            settings[key] = take(column, None)
+        put("accountSetting", _ldap_setting(settings, era))
+        put("domainCurrentQuotaSize", take("quota", None))
+        put("mtaTransport", take("transport", None))
+        put("domainBackupMX", "yes" if _yes(take("backupmx", 0)) else "no")
+        if kind == "domain_detail":
+            catchall = take("catchall", [])
+            if era == "current":
+                out["catchall"] = catchall  # new in LDAP-3.0; always present
+            put("domainAliasName", take("alias_domains", None))
+            put("domainSenderBccAddress", take("sbcc_addr", None))
+            put("domainRecipientBccAddress", take("rbcc_addr", None))
+            put("senderRelayHost", take("relayhost", None))
+            put("domainCurrentUserNumber", take("num_existing_users", None))
+    elif kind in ("user", "user_detail"):
+        put("mail", take("username", None))
+        put("userPassword", take("password", None))
+        put("cn", take("name", None))
+        put("preferredLanguage", take("language", None))
+        quota = take("quota", None)
+        put("mailQuota", None if quota is None else int(str(quota)) * 1024 * 1024)
+        take("domain", None)  # an entry has no domain attribute: it sits under its domain
+        take("rank", None)  # no LDAP counterpart
+        put("mtaTransport", take("transport", None))
+        put("departmentNumber", take("department", None))
+        put("employeeNumber", take("employeeid", None))
+        services = ["mail"]
+        services += [
+            key.removeprefix("enable") for key in list(rest) if key.startswith("enable")
+            if _yes(take(key))
+        ]  # fmt: skip
+        if _yes(take("isadmin", 0)):
+            services.append("domainadmin")
+        put("enabledService", services)
+        if _yes(take("isglobaladmin", 0)):
+            out["domainGlobalAdmin"] = "yes"
+        put("accountSetting", _ldap_setting(take("settings", None) or {}, era))
+        changed = take("passwordlastchange", None)
+        if changed:
+            day = calendar.timegm(time.strptime(changed, "%Y-%m-%dT%H:%M:%S")) // 86400
+            out["shadowLastChange"] = day  # days since 1970, as shadowAccount keeps it
+        if kind == "user_detail":
+            put("shadowAddress", take("aliases", None))
+            put("memberOfGroup", take("mailing_lists", None))
+            put("mailForwardingAddress", take("forwardings", None))
+            put("userSenderBccAddress", take("sender_bcc_address", None))
+            put("userRecipientBccAddress", take("recipient_bcc_address", None))
+    elif kind in ("alias", "alias_detail", "mailing_list"):
+        put("mail", take("address", None))
+        put("cn", take("name", None))
+        take("domain", None)
+        if kind == "mailing_list":
+            take("id", None)  # an SQL row number
+            take("is_newsletter", None)  # not an LDAP attribute
+            put("description", take("description", None))
+            put("accessPolicy", take("accesspolicy", None))
+            put("mailingListID", take("mlid", None))
+            put("maxMessageSize", take("maxmsgsize", None))
+            put("mtaTransport", take("transport", None))
+            put("accountSetting", _ldap_setting(take("settings", None) or {}, era))
+        else:
+            take("accesspolicy", None)  # SQL backends only, says the API document
+            put("mailForwardingAddress", take("members", None))
+            put("listModerator", take("moderators", None))
+    put("createTimestamp", _ldap_time(take("created", None)))
+    put("modifyTimestamp", _ldap_time(take("modified", None)))
+    put("expiredDate", _ldap_time(take("expired", None)))
+    if "active" in rest:
+        out["accountStatus"] = "active" if _yes(take("active")) else "disabled"
+    return {**out, **rest}
+
+
+def as_old_sql(kind: str, row: dict[str, Any], era: str) -> dict[str, Any]:
+    """An SQL answer of an older release (the renames of the API document's changelog)."""
+    out = dict(row)
+    index = ERAS.index(era)
+    if index >= ERAS.index("pre-2.7"):
+        if kind == "user_detail":
+            out["forwarding"] = ",".join(out.pop("forwardings"))
+        elif kind == "alias_detail":
+            out["goto"] = ",".join(out.pop("members"))
+            out["islist"] = 0
+        elif kind == "domain_detail":
+            catchall = out.pop("catchall")
+            if catchall:
+                out["catchall"] = ",".join(catchall)
+    if index >= ERAS.index("pre-2.6"):
+        renames = {"name": "cn", "quota": "mailQuota", "language": "preferredLanguage"}
+        if kind not in ("user", "user_detail"):
+            renames = {"name": "cn"}
+        out = {renames.get(key, key): value for key, value in out.items()}
+    return out

@@ -118,3 +118,41 @@ def test_scale_builds_fast() -> None:
     app = IRedAdminSandbox(domains=50, users_per_domain=1000)
     assert len(app.truth({})["users"]) == 50_000
     assert time.perf_counter() - started < 15
+
+
+def test_ldap_backend_answers_with_ldap_attribute_names(api: Callable[..., Any]) -> None:
+    app, base, session = api(backend="LDAP")
+    assert login(session, base) == {"_success": True}
+    assert "iRedAdmin-Pro-LDAP" in session.cookies
+    domain = session.get(f"{base}/domains").json()["_data"]["example.com"]
+    assert domain["domainName"] == "example.com"
+    assert domain["accountStatus"] == "active"
+    assert isinstance(domain["accountSetting"], dict)
+    users = session.get(f"{base}/users/example.com").json()["_data"]
+    assert users[0]["userPassword"].startswith("{SSHA512}")
+    assert "mail" in users[0]["enabledService"]
+    assert users[0]["mailQuota"] == app.users["example.com"][users[0]["mail"]]["quota"] * 2**20
+    alias = session.get(f"{base}/alias/sales@example.com").json()["_data"]
+    assert (
+        alias["mailForwardingAddress"] == app.truth({})["aliases"]["sales@example.com"]["members"]
+    )
+
+
+def test_older_releases_answer_as_the_changelog_says(api: Callable[..., Any]) -> None:
+    app, base, session = api(era="pre-2.6")
+    assert login(session, base, "wrong") == {"success": False, "msg": "INVALID_CREDENTIALS"}
+    assert login(session, base) == {"success": True}
+    assert session.get(f"{base}/domains").status_code == 404  # new in SQL-2.8.0
+    assert session.get(f"{base}/greylisting/global").status_code == 404  # new in SQL-2.7.0
+    alias = session.get(f"{base}/alias/sales@example.com").json()["_data"]
+    members = app.truth({})["aliases"]["sales@example.com"]["members"]
+    assert alias["goto"] == ",".join(members)
+    assert "members" not in alias
+    user = session.get(f"{base}/users/example.com").json()["_data"][0]
+    assert {"cn", "mailQuota", "preferredLanguage"} <= set(user)
+    assert not {"name", "quota", "language"} & set(user)
+    _, ldap_base, ldap_session = api(backend="LDAP", era="pre-2.8")
+    login(ldap_session, ldap_base)
+    domain = ldap_session.get(f"{ldap_base}/domain/example.com").json()["_data"]
+    assert all(":" in item for item in domain["accountSetting"])
+    assert "catchall" not in domain  # new in LDAP-3.0

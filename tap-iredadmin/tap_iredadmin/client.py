@@ -28,6 +28,9 @@ from mailtaps_common.text import may_hold_unstorable
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
+from . import variants
+from .variants import ERAS, Variant
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -70,6 +73,10 @@ class ApiError(IRedAdminError):
         super().__init__(f"{endpoint} failed: {reason}" + (f" ({hint})" if hint else ""))
 
 
+class NotFoundError(IRedAdminError):
+    """HTTP 404 on an endpoint (after a login: one this release does not have)."""
+
+
 class _NoCookies(DefaultCookiePolicy):
     """Keep answers from touching the jar.
 
@@ -103,6 +110,9 @@ class IRedAdminClient:
         max_retries: int = 5,
         retry_base_seconds: float = 1.0,
         max_workers: int = 8,
+        backend: str = "auto",
+        api_era: str = "auto",
+        domains: list[str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
@@ -124,6 +134,13 @@ class IRedAdminClient:
         # Set once any answer may hold NUL or a lone surrogate: from then on the
         # streams check their rows (mailtaps_common.text).
         self.unstorable_seen = False
+        self._forced_backend = None if backend == "auto" else backend
+        self._forced_era = None if api_era == "auto" else api_era
+        self._configured_domains = list(domains or [])
+        self._old_envelope = False
+        self._variant: Variant | None = None
+        self._variant_lock = threading.RLock()
+        self._listed_domains: dict[str, dict[str, Any]] | None = None
         if not verify_tls:
             logger.warning("verify_tls is off: the TLS certificate of %s is not checked", base_url)
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
@@ -142,6 +159,9 @@ class IRedAdminClient:
             max_retries=int(config["max_retries"]),
             retry_base_seconds=float(config["retry_base_seconds"]),
             max_workers=int(config["max_workers"]),
+            backend=config.get("backend", "auto"),
+            api_era=config.get("api_era", "auto"),
+            domains=config.get("domains"),
         )
 
     # -- session -------------------------------------------------------------
@@ -151,11 +171,13 @@ class IRedAdminClient:
         target = f"login to {self.base_url} as {self.username}"
         if response.status_code == 404:
             raise IRedAdminError(f"{target} failed: HTTP 404: {API_OFF_HINT}")
-        if not isinstance(body, dict) or "_success" not in body:
+        success = variants.success_of(body)
+        if success is None:
             raise IRedAdminError(
                 f"{target} failed: HTTP {response.status_code} without iRedAdmin's JSON envelope"
             )
-        if body["_success"] is not True:
+        self._old_envelope = variants.is_old_envelope(body)
+        if not success:
             reason = _reason(body)
             hint = REASON_HINTS.get(reason)
             raise IRedAdminError(f"{target} failed: {reason}" + (f" ({hint})" if hint else ""))
@@ -199,14 +221,15 @@ class IRedAdminClient:
 
     def _payload(self, endpoint: str, response: requests.Response, body: Any) -> Any:
         if response.status_code == 404:
-            raise IRedAdminError(f"{endpoint}: HTTP 404: {API_OFF_HINT}")
+            raise NotFoundError(f"{endpoint}: HTTP 404: {API_OFF_HINT}")
         if response.status_code != 200:
             raise IRedAdminError(f"{endpoint}: unexpected HTTP {response.status_code}")
-        if not isinstance(body, dict) or "_success" not in body:
+        success = variants.success_of(body)
+        if success is None:
             raise IRedAdminError(f"{endpoint}: the answer is not iRedAdmin's JSON envelope")
-        if body["_success"] is not True:
+        if not success:
             raise ApiError(endpoint, _reason(body))
-        for key in ("_data", "setting"):
+        for key in variants.DATA_KEYS:
             if key in body:
                 return body[key]
         raise IRedAdminError(f"{endpoint}: the answer has neither _data nor setting")
@@ -273,37 +296,145 @@ class IRedAdminClient:
             for future in pending:
                 future.cancel()
 
+    # -- variant ---------------------------------------------------------------
+    @property
+    def variant(self) -> Variant:
+        """The backend and release the server speaks: found from its answers once per
+        run (the ``backend`` and ``api_era`` settings may force either) and logged."""
+        with self._variant_lock:
+            if self._variant is None:
+                self._variant = self._detect()
+                self.logger.info("iRedAdmin-Pro at %s: %s", self.base_url, self._variant.describe())
+            return self._variant
+
+    def _detect(self) -> Variant:
+        """Login (its envelope), ``GET /api/domains`` (present? LDAP names?) and, only
+        when the domain list is missing, ``GET /api/greylisting/global`` (present?)."""
+        self._session_cookie()
+        era = self._forced_era
+        seen: list[str] = []
+        if era is None or ERAS.index(era) < ERAS.index("pre-2.8"):
+            try:
+                self._listed_domains = self._domain_list()
+            except NotFoundError:
+                if era is not None:
+                    raise IRedAdminError(
+                        f"GET /api/domains: HTTP 404, but api_era is {era}: releases before "
+                        "SQL-2.8.0 / LDAP-3.0 have no domain list; set api_era to auto"
+                    ) from None
+        if era is None:
+            domain_list = self._listed_domains is not None
+            greylisting = domain_list and not self._old_envelope
+            if not domain_list and not self._old_envelope:
+                greylisting = self._has_greylisting()
+            era = variants.era_from(
+                old_envelope=self._old_envelope, greylisting=greylisting, domain_list=domain_list
+            )
+            seen.append("success/msg envelope" if self._old_envelope else "_success envelope")
+            seen.append("/api/domains " + ("answers" if domain_list else "is HTTP 404"))
+            if not domain_list and not self._old_envelope:
+                seen.append("greylisting " + ("answers" if greylisting else "is HTTP 404"))
+        else:
+            seen.append("era set by api_era")
+        backend = self._forced_backend
+        if backend is None:
+            sample = next(iter((self._listed_domains or {}).values()), None)
+            if sample is None and self._configured_domains:
+                sample = self._object(f"/api/domain/{account_path(self._configured_domains[0])}")
+            backend = "ldap" if sample is not None and variants.looks_ldap(sample) else "sql"
+            seen.append(
+                "LDAP attribute names" if backend == "ldap" else "SQL column names"
+                if sample is not None else "no domain to look at: SQL assumed"
+            )  # fmt: skip
+        else:
+            seen.append("backend set by backend")
+        return Variant(backend, era, ", ".join(seen))
+
+    def _domain_list(self) -> dict[str, dict[str, Any]]:
+        data = self.get("/api/domains")
+        if not isinstance(data, dict):
+            raise IRedAdminError("GET /api/domains: _data is not an object keyed by domain")
+        return data
+
+    def _has_greylisting(self) -> bool:
+        try:
+            self.get("/api/greylisting/global")
+        except NotFoundError:
+            return False
+        except ApiError:
+            pass  # e.g. PERMISSION_DENIED for a normal admin: the endpoint exists
+        return True
+
+    def _normal(
+        self, kind: str, path: str, row: dict[str, Any], *, detail: bool = False
+    ) -> dict[str, Any]:
+        """An answer of any variant in the current SQL shape (``tap_iredadmin.variants``)."""
+        for key in variants.SECRET_KEYS:
+            row.pop(key, None)
+        variant = self.variant
+        if variant.backend == "ldap":
+            row = variants.from_ldap(kind, row, detail=detail)
+        elif variant.era != "current":
+            row = variants.from_old_sql(row)
+            if kind == "domain" and detail:
+                row.setdefault("catchall", [])  # before SQL-2.7.0 it was left out when unset
+        key = variants.KEY_FIELDS[kind]
+        if not row.get(key):
+            raise IRedAdminError(
+                f"GET {path}: a {kind} without `{key}` when read as {variant.describe()}; "
+                "if backend or api_era is set, is it right?"
+            )
+        return row
+
     # -- reads ----------------------------------------------------------------
     def domains(self) -> dict[str, dict[str, Any]]:
-        """``/api/domains`` (an object keyed by domain name), read once per run."""
+        """The domains (``/api/domains``, an object keyed by name), read once per run;
+        only those of the ``domains`` setting when it is set. Releases before
+        SQL-2.8.0 / LDAP-3.0 have no domain list: the setting names them."""
         if self._domains is None:
-            data = self.get("/api/domains")
-            if not isinstance(data, dict):
-                raise IRedAdminError("GET /api/domains: _data is not an object keyed by domain")
-            self._domains = data
+            variant = self.variant
+            wanted = self._configured_domains
+            if self._listed_domains is not None:
+                rows = {
+                    name: self._normal("domain", "/api/domains", row)
+                    for name, row in self._listed_domains.items()
+                    if not wanted or name in wanted
+                }
+            elif wanted:
+                rows = {name: self.domain(name) for name in wanted}
+            else:
+                raise IRedAdminError(
+                    f"GET /api/domains: HTTP 404: this iRedAdmin-Pro release ({variant.era}, "
+                    f"{variants.RELEASES[variant.era]}) has no domain list; set `domains` to "
+                    "the names of the domains to read"
+                )
+            self._domains = rows
         return self._domains
 
     def domain(self, domain: str) -> dict[str, Any]:
-        return self._object(f"/api/domain/{account_path(domain)}")
+        path = f"/api/domain/{account_path(domain)}"
+        return self._normal("domain", path, self._object(path), detail=True)
 
     def users(self, domain: str) -> list[dict[str, Any]]:
         """Mailboxes of a domain, without the ``password`` hash the list carries."""
-        rows = self._list(f"/api/users/{account_path(domain)}")
-        for row in rows:
-            row.pop("password", None)
-        return rows
+        path = f"/api/users/{account_path(domain)}"
+        return [self._normal("user", path, row) for row in self._list(path)]
 
     def user(self, mail: str) -> dict[str, Any]:
-        return self._object(f"/api/user/{account_path(mail)}")
+        path = f"/api/user/{account_path(mail)}"
+        return self._normal("user", path, self._object(path), detail=True)
 
     def aliases(self, domain: str) -> list[dict[str, Any]]:
-        return self._list(f"/api/aliases/{account_path(domain)}")
+        path = f"/api/aliases/{account_path(domain)}"
+        return [self._normal("alias", path, row) for row in self._list(path)]
 
     def alias(self, mail: str) -> dict[str, Any]:
-        return self._object(f"/api/alias/{account_path(mail)}")
+        path = f"/api/alias/{account_path(mail)}"
+        return self._normal("alias", path, self._object(path), detail=True)
 
     def mailing_lists(self, domain: str) -> list[dict[str, Any]]:
-        return self._list(f"/api/mls/{account_path(domain)}")
+        path = f"/api/mls/{account_path(domain)}"
+        return [self._normal("mailing_list", path, row) for row in self._list(path)]
 
     def policies(self, scope: str, account: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(policy type, direction, settings) of every policy set on an account.
@@ -320,6 +451,8 @@ class IRedAdminClient:
             throttle = self._object(f"/api/throttle/{segment}/{direction}")
             if throttle:
                 found.append(("throttle", direction, throttle))
+        if not self.variant.has_greylisting:
+            return found  # greylisting came with SQL-2.7.0 / LDAP-2.9.0
         greylisting = self._object(f"/api/greylisting/{segment}")
         if greylisting.get("status", "inherit") != "inherit":
             found.append(("greylisting", "any", greylisting))
@@ -342,9 +475,9 @@ class IRedAdminClient:
 
 
 def _reason(body: dict[str, Any]) -> str:
-    """``_msg`` of a failure, redacted and cut short (it may be a Python exception
-    text that quotes the password)."""
-    return redact(str(body.get("_msg") or "no reason given"))[:200]
+    """``_msg`` (or ``msg`` before SQL-2.6.0) of a failure, redacted and cut short (it
+    may be a Python exception text that quotes the password)."""
+    return redact(variants.reason_of(body))
 
 
 def _lost_session(response: requests.Response, body: Any) -> str | None:
@@ -353,11 +486,7 @@ def _lost_session(response: requests.Response, body: Any) -> str | None:
         if "login" in location:
             return f"HTTP {response.status_code} to the login page"
         return None
-    if (
-        isinstance(body, dict)
-        and body.get("_success") is False
-        and body.get("_msg") == SESSION_LOST
-    ):
+    if variants.success_of(body) is False and variants.reason_of(body) == SESSION_LOST:
         return SESSION_LOST
     return None
 

@@ -11,6 +11,7 @@ from singer_sdk import typing as th
 
 from .client import IRedAdminClient
 from .streams import STREAM_TYPES, IRedAdminStream
+from .variants import BACKENDS, ERAS
 
 
 class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
@@ -74,6 +75,28 @@ class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
             th.BooleanType,
             default=True,
             description="Let targets retire rows that vanished upstream (ACTIVATE_VERSION)",
+        ),
+        th.Property(
+            "backend",
+            th.StringType,
+            default="auto",
+            allowed_values=["auto", *BACKENDS],
+            description="sql or ldap; auto finds it from the answers",
+        ),
+        th.Property(
+            "api_era",
+            th.StringType,
+            default="auto",
+            allowed_values=["auto", *ERAS],
+            description="The release's answer shapes (see the README); auto finds them",
+        ),
+        th.Property(
+            "domains",
+            th.ArrayType(th.StringType),
+            description=(
+                "Read only these domains; needed before iRedAdmin-Pro-SQL 2.8.0 / -LDAP 3.0, "
+                "which have no domain list"
+            ),
         ),
     ).to_dict()
 
