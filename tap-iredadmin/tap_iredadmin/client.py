@@ -378,13 +378,27 @@ class IRedAdminClient:
             row = variants.from_old_sql(row)
             if kind == "domain" and detail:
                 row.setdefault("catchall", [])  # before SQL-2.7.0 it was left out when unset
+        if detail:
+            self._check_keyed(kind, path, [row])
+        return row
+
+    def _normal_list(
+        self, kind: str, path: str, rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """A list answer in the current shape. One row without its key is the
+        server's (the stream skips it with a warning); all rows without it means
+        the answers were read as the wrong variant."""
+        normal = [self._normal(kind, path, row) for row in rows]
+        self._check_keyed(kind, path, normal)
+        return normal
+
+    def _check_keyed(self, kind: str, path: str, rows: list[dict[str, Any]]) -> None:
         key = variants.KEY_FIELDS[kind]
-        if not row.get(key):
+        if rows and not any(row.get(key) for row in rows):
             raise IRedAdminError(
-                f"GET {path}: a {kind} without `{key}` when read as {variant.describe()}; "
+                f"GET {path}: no {kind} has `{key}` when read as {self.variant.describe()}; "
                 "if backend or api_era is set, is it right?"
             )
-        return row
 
     # -- reads ----------------------------------------------------------------
     def domains(self) -> dict[str, dict[str, Any]]:
@@ -400,6 +414,7 @@ class IRedAdminClient:
                     for name, row in self._listed_domains.items()
                     if not wanted or name in wanted
                 }
+                self._check_keyed("domain", "/api/domains", list(rows.values()))
             elif wanted:
                 rows = {name: self.domain(name) for name in wanted}
             else:
@@ -418,7 +433,7 @@ class IRedAdminClient:
     def users(self, domain: str) -> list[dict[str, Any]]:
         """Mailboxes of a domain, without the ``password`` hash the list carries."""
         path = f"/api/users/{account_path(domain)}"
-        return [self._normal("user", path, row) for row in self._list(path)]
+        return self._normal_list("user", path, self._list(path))
 
     def user(self, mail: str) -> dict[str, Any]:
         path = f"/api/user/{account_path(mail)}"
@@ -426,7 +441,7 @@ class IRedAdminClient:
 
     def aliases(self, domain: str) -> list[dict[str, Any]]:
         path = f"/api/aliases/{account_path(domain)}"
-        return [self._normal("alias", path, row) for row in self._list(path)]
+        return self._normal_list("alias", path, self._list(path))
 
     def alias(self, mail: str) -> dict[str, Any]:
         path = f"/api/alias/{account_path(mail)}"
@@ -434,7 +449,7 @@ class IRedAdminClient:
 
     def mailing_lists(self, domain: str) -> list[dict[str, Any]]:
         path = f"/api/mls/{account_path(domain)}"
-        return [self._normal("mailing_list", path, row) for row in self._list(path)]
+        return self._normal_list("mailing_list", path, self._list(path))
 
     def policies(self, scope: str, account: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(policy type, direction, settings) of every policy set on an account.

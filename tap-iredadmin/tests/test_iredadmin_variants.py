@@ -239,7 +239,7 @@ def test_ldap_through_meltano_into_postgres_equals_sql(
         (
             {"backend": "LDAP"},
             {"backend": "sql"},
-            "GET /api/domains: a domain without `domain` when read as backend sql, era current",
+            "GET /api/domains: no domain has `domain` when read as backend sql, era current",
         ),
         (
             {"era": "pre-2.8"},
