@@ -239,6 +239,10 @@ class IRedAdminSandbox(SandboxApp):
                     "modified": "1970-01-01T01:01:01",
                     "expired": "9999-12-31T00:00:00",
                     "active": 1,
+                    # own generator: the rest of the seeded data stays as it was
+                    "_subscribers": random.Random(f"{self.seed}:{address}").sample(
+                        mailboxes, len(mailboxes) // 3
+                    ),
                 }
             if mailboxes:
                 self.domains[domain]["_catchall"] = [mailboxes[0]] if rng.random() < 0.4 else []
@@ -704,7 +708,9 @@ class IRedAdminSandbox(SandboxApp):
             mailing_aliases=[
                 a for a, alias in self.aliases[domain].items() if mail in alias["_members"]
             ],
-            mailing_lists=[],
+            mailing_lists=[
+                a for a, ml in self.mailing_lists[domain].items() if mail in ml["_subscribers"]
+            ],
             forwardings=row["_forwardings"],
             sender_bcc_address="",
             recipient_bcc_address="",
