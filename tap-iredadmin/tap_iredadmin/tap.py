@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from mailtaps_common.cli import OneLineFailures
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -11,7 +12,7 @@ from .client import IRedAdminClient
 from .streams import STREAM_TYPES, IRedAdminStream
 
 
-class TapIRedAdmin(Tap):
+class TapIRedAdmin(OneLineFailures, Tap):
     name = "tap-iredadmin"
 
     config_jsonschema = th.PropertiesList(
@@ -54,13 +55,20 @@ class TapIRedAdmin(Tap):
             "max_retries",
             th.IntegerType(minimum=0),
             default=5,
-            description="Retries of a call after 5xx, 429, timeouts and broken answers",
+            description="Retries of a call after the first attempt, after 5xx, 429, timeouts "
+            "and broken answers (0: one attempt)",
         ),
         th.Property(
             "retry_base_seconds",
             th.NumberType,
             default=1.0,
             description="First wait before a retry; doubles on each further retry",
+        ),
+        th.Property(
+            "retry_max_seconds",
+            th.NumberType(minimum=0),
+            default=300,
+            description="Longest wait before a retry, Retry-After included",
         ),
         th.Property(
             "emit_activate_version_messages",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 import warnings
 
+from mailtaps_common.cli import OneLineFailures
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.tap_base import CliTestOptionValue
@@ -17,7 +18,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapMailprotector(Tap):
+class TapMailprotector(OneLineFailures, Tap):
     name = "tap-mailprotector"
 
     config_jsonschema = th.PropertiesList(
@@ -115,7 +116,7 @@ class TapMailprotector(Tap):
         th.Property("verify_tls", th.BooleanType, default=True),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=6,
             description="Retries of a request after 429, 5xx, timeouts or bad JSON",
         ),
@@ -127,8 +128,8 @@ class TapMailprotector(Tap):
         ),
         th.Property(
             "retry_max_seconds",
-            th.NumberType,
-            default=120.0,
+            th.NumberType(minimum=0),
+            default=300,
             description="Longest single wait, Retry-After included",
         ),
     ).to_dict()

@@ -7,6 +7,7 @@ import binascii
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailtaps_common.cli import OneLineFailures
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -17,7 +18,7 @@ from tap_rediffmail import streams
 DEFAULT_API_URL = "https://cl-logs.rediffmailpro.com/logs/get"
 
 
-class TapRediffMail(Tap):
+class TapRediffMail(OneLineFailures, Tap):
     """Reads RediffMail Pro's outbound delivery and activity reports."""
 
     name = "tap-rediffmail"
@@ -55,11 +56,14 @@ class TapRediffMail(Tap):
         th.Property("row_cap", th.IntegerType,
                     description="If the API silently truncates a report at this many rows, "
                     "set it: a window reaching it is split and read again."),
-        th.Property("max_retries", th.IntegerType, default=5,
-                    description="Attempts per call for 429, 5xx, timeouts and broken bodies."),
+        th.Property("max_retries", th.IntegerType(minimum=0), default=5,
+                    description="Retries of a call after the first attempt, for 429, 5xx, "
+                    "timeouts and broken bodies (0: one attempt)."),
         th.Property("retry_base_seconds", th.NumberType, default=5,
                     description="First wait before a retry (doubles each time) when the "
                     "server gives no Retry-After."),
+        th.Property("retry_max_seconds", th.NumberType(minimum=0), default=300,
+                    description="Longest wait before a retry, Retry-After included."),
         th.Property("request_timeout", th.IntegerType, default=300,
                     description="Seconds to wait for one answer."),
         th.Property("verify_tls", th.BooleanType, default=True,
@@ -87,7 +91,7 @@ class TapRediffMail(Tap):
             ZoneInfo(self.config["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             errors.append(f"'timezone' {self.config.get('timezone')!r} is not an IANA zone name")
-        for key in ("window_minutes", "max_rows_per_window", "max_retries", "request_timeout"):
+        for key in ("window_minutes", "max_rows_per_window", "request_timeout"):
             if key in self.config and self.config[key] < 1:
                 errors.append(f"'{key}' must be at least 1")
         if self.config.get("row_cap") is not None and self.config["row_cap"] < 2:
