@@ -32,6 +32,8 @@ import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: The fix to name when a call still fails after every retry.
+EXHAUSTED_HINT = "try again later or raise max_retries"
 
 #: What the SDK's ``RESTStream.request_decorator`` retries.
 RETRIABLE_EXCEPTIONS = (
@@ -114,6 +116,10 @@ def failure_cause(exception: BaseException | None) -> str:
     return text[0][:200] if text else type(exception).__name__
 
 
+def attempts(count: int) -> str:
+    return f"{count} attempt" + ("" if count == 1 else "s")
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
 
@@ -178,20 +184,15 @@ class RetryPolicy:
             text += f" (Retry-After {wait.asked:g} s{capped})"
         return f"{text}: retry {details.get('tries')} of {self.max_retries} in {_seconds(wait)} s"
 
-    def gave_up(self, exception: BaseException) -> str:
-        """``<cause> from <where> after N attempts``, for the final error."""
-        where = location(exception)
-        text = failure_cause(exception) + (f" from {where}" if where else "")
-        return f"{text} after {self.max_tries} attempts"
-
 
 class RetryRules:
     """Mix into an SDK ``RESTStream`` (before it) to apply :class:`RetryPolicy`
     through the SDK's backoff hooks.
 
     ``request_decorator`` is the SDK's, minus the ``backoff`` library's own log lines
-    (raw exception text, a second ERROR line), and a connection that never came
-    about ends in one line naming the host and the setting to check.
+    (raw exception text, a second ERROR line). A call still failing after every
+    retry ends in one line that says so; a connection that never came about names
+    the host and the setting to check.
     """
 
     config: Mapping[str, Any]
@@ -228,6 +229,11 @@ class RetryRules:
         def call(*args: Any, **kwargs: Any) -> requests.Response:
             try:
                 return retried(*args, **kwargs)
+            except RetriableAPIError as exc:
+                raise FatalAPIError(
+                    f"{exc}: still failing after {attempts(self.retry_policy.max_tries)}; "
+                    f"{EXHAUSTED_HINT}"
+                ) from None
             except requests.exceptions.SSLError as exc:
                 raise FatalAPIError(
                     f"TLS verification failed for {location(exc) or self.vendor} "
@@ -237,7 +243,7 @@ class RetryRules:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 raise FatalAPIError(
                     f"Cannot reach {self.vendor} at {location(exc) or '?'} after "
-                    f"{self.retry_policy.max_tries} attempts ({transport_cause(exc)}): "
+                    f"{attempts(self.retry_policy.max_tries)} ({transport_cause(exc)}): "
                     f"check {self.url_setting} and the network"
                 ) from None
 

@@ -41,6 +41,8 @@ class Faults:
     timeout_seconds: float = 5.0
     rate_limit_interval: float = 0.0
     rate_limit_retry_after: float | None = None
+    # Retry-After of the http_429 and http_503 faults, verbatim: seconds or an HTTP date.
+    retry_after: str | None = None
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in dataclasses.fields(self)}
@@ -159,7 +161,10 @@ class SandboxApp:
         faults that corrupt it (truncated JSON)."""
         if fault.startswith("http_"):
             status = int(fault.removeprefix("http_"))
-            return Response.json({"message": "Internal error"}, status=status)
+            headers = {}
+            if status in (429, 503) and self.faults.retry_after is not None:
+                headers["Retry-After"] = self.faults.retry_after
+            return Response.json({"message": "Internal error"}, status=status, **headers)
         if fault == "timeout":
             time.sleep(self.faults.timeout_seconds)
             return Response.json({"message": "late"}, status=504)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import backoff
 import requests
 import urllib3
-from mailtaps_common.retry import RetryPolicy, transport_cause
+from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 from singer_sdk.exceptions import FatalAPIError
@@ -279,7 +279,8 @@ class IRedAdminClient:
             return retried(method, self.base_url + path, data, headers)
         except TransientCallError as exc:
             raise IRedAdminError(
-                f"{method} {path} failed after {self.retry.max_tries} attempts: {exc}"
+                f"{method} {path} failed after {attempts(self.retry.max_tries)}: {exc}; "
+                f"{EXHAUSTED_HINT}"
             ) from None
         finally:
             self._rate_limit.release()
