@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,7 +42,8 @@ class Faults:
     timeout_seconds: float = 5.0
     rate_limit_interval: float = 0.0
     rate_limit_retry_after: float | None = None
-    # Retry-After of the http_429 and http_503 faults, verbatim: seconds or an HTTP date.
+    # Retry-After of the http_429 and http_503 faults: verbatim (seconds or an HTTP
+    # date), or "date+N": the HTTP date N seconds after the fault is served.
     retry_after: str | None = None
 
     def update(self, changes: dict[str, Any]) -> None:
@@ -162,8 +164,12 @@ class SandboxApp:
         if fault.startswith("http_"):
             status = int(fault.removeprefix("http_"))
             headers = {}
-            if status in (429, 503) and self.faults.retry_after is not None:
-                headers["Retry-After"] = self.faults.retry_after
+            retry_after = self.faults.retry_after
+            if status in (429, 503) and retry_after is not None:
+                if retry_after.startswith("date+"):
+                    at = time.time() + float(retry_after.removeprefix("date+"))
+                    retry_after = formatdate(at, usegmt=True)
+                headers["Retry-After"] = retry_after
             return Response.json({"message": "Internal error"}, status=status, **headers)
         if fault == "timeout":
             time.sleep(self.faults.timeout_seconds)
