@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
@@ -14,7 +15,7 @@ from .streams import STREAM_TYPES, IRedAdminStream
 from .variants import BACKENDS, ERAS
 
 
-class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
+class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     name = "tap-iredadmin"
 
     config_jsonschema = th.PropertiesList(
@@ -62,13 +63,20 @@ class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
             "max_retries",
             th.IntegerType(minimum=0, maximum=20),
             default=5,
-            description="Retries of a call after 5xx, 429, timeouts and broken answers",
+            description="Retries of a call after the first attempt, after 5xx, 429, timeouts "
+            "and broken answers (0: one attempt)",
         ),
         th.Property(
             "retry_base_seconds",
             th.NumberType(minimum=0, maximum=600),
             default=1.0,
             description="First wait before a retry; doubles on each further retry",
+        ),
+        th.Property(
+            "retry_max_seconds",
+            th.NumberType(minimum=0, maximum=3600),
+            default=300,
+            description="Longest wait before a retry, Retry-After included",
         ),
         th.Property(
             "emit_activate_version_messages",

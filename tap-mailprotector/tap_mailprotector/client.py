@@ -7,8 +7,6 @@ not documented publicly (``../shared/contracts/mailprotector.md``).
 from __future__ import annotations
 
 import json
-import logging
-import random
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import RESTStream
@@ -25,7 +24,6 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import PageNumberPaginator
 
 if t.TYPE_CHECKING:
-    from backoff.types import Details
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -85,30 +83,11 @@ def parse_received_at(value: t.Any) -> int:
     return to_ms(parse_datetime(value))
 
 
-class RetryDelay:
-    """Seconds to wait before the next attempt: ``Retry-After`` when the server sent
-    one, else exponential backoff with jitter; both capped. One instance per request."""
+class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
+    """Base of the streams: authentication, timeouts, TLS, errors and retries (the
+    shared rules of :mod:`mailtaps_common.retry`)."""
 
-    def __init__(self, base: float, cap: float) -> None:
-        self.base = float(base)  # config numbers arrive as Decimal
-        self.cap = float(cap)
-        self.attempt = 0
-
-    def __call__(self, exception: Exception) -> float:
-        self.attempt += 1
-        response = getattr(exception, "response", None)
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.cap)
-            except ValueError:
-                pass  # an HTTP date or garbage: fall back to backoff
-        delay = self.base * 2 ** (self.attempt - 1)
-        return min(delay * random.uniform(0.5, 1.0), self.cap)
-
-
-class MailprotectorStream(KeyedRecords, StorableText, RESTStream):
-    """Base of the streams: authentication, timeouts, TLS, errors and retries."""
+    vendor = "the Mailprotector API"
 
     @property
     def url_base(self) -> str:
@@ -181,31 +160,6 @@ class MailprotectorStream(KeyedRecords, StorableText, RESTStream):
                 "is not complete JSON)",
                 response,
             ) from None
-
-    # -- retries ------------------------------------------------------------
-    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
-        return self.backoff_runtime(
-            value=RetryDelay(self.config["retry_base_seconds"], self.config["retry_max_seconds"])
-        )
-
-    def backoff_jitter(self, value: float) -> float:
-        """Jitter is part of :class:`RetryDelay`; ``Retry-After`` is honoured as sent."""
-        return value
-
-    def backoff_max_tries(self) -> int:
-        return self.config["max_retries"] + 1
-
-    def backoff_handler(self, details: Details) -> None:
-        exception = details.get("exception")
-        cause = exception if isinstance(exception, RetriableAPIError) else type(exception).__name__
-        self.log(
-            "Attempt %d of %s failed (%s); retrying in %.2f s",
-            details.get("tries"),
-            self.name,
-            cause,
-            details.get("wait") or 0.0,
-            level=logging.WARNING,
-        )
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))

@@ -7,6 +7,7 @@ import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 
+from mailtaps_common.progress import Progress
 from singer_sdk import typing as th
 
 from .client import (
@@ -219,10 +220,12 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
         start, end = self.sync_range(context)
         max_window = int(float(self.config["max_window_hours"]) * 3600 * SECOND)
         windows = rows = requests_used = 0
+        progress = Progress(self.logger, f"domain {context['domain_id']}")
         while start < end:
             window = self.read_window(context, start, min(start + max_window, end))
             yield from window.rows
             self.checkpoint(context, window.done_until)
+            progress.step(len(window.rows), iso(start), iso(window.done_until))
             windows += 1
             rows += len(window.rows)
             requests_used += window.requests

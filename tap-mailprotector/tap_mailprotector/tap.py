@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 import warnings
 
+from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
@@ -19,7 +20,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
+class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     name = "tap-mailprotector"
 
     config_jsonschema = th.PropertiesList(
@@ -134,7 +135,7 @@ class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "retry_max_seconds",
             th.NumberType(minimum=0, maximum=3600),
-            default=120.0,
+            default=300,
             description="Longest single wait, Retry-After included",
         ),
     ).to_dict()
