@@ -10,6 +10,7 @@ from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
+from . import probe
 from .client import IRedAdminClient
 from .streams import STREAM_TYPES, IRedAdminStream
 from .variants import BACKENDS, ERAS
@@ -112,6 +113,10 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     def api(self) -> IRedAdminClient:
         """The run's one logged-in session, shared by all streams."""
         return IRedAdminClient.from_config(dict(self.config), self.logger)
+
+    def run_connection_test(self) -> bool:
+        """``--test``: log in on a short budget; a report, or one line naming the cause."""
+        return probe.run(self)
 
     def discover_streams(self) -> list[IRedAdminStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]

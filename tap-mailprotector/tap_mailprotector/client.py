@@ -35,6 +35,7 @@ TIME_FILTER_PARAMS = {
     "start_end_date": ("start_date", "end_date"),
     "date_start_end": ("date_start", "date_end"),
 }
+AUTO_STYLE = "auto"  # time_filter_style: probe the server once per run
 
 
 class AuthenticationError(FatalAPIError):
@@ -262,6 +263,57 @@ class MessageLogStream(MailprotectorStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._query: LogQuery | None = None
+        configured = self.config.get("time_filter_style", AUTO_STYLE)
+        self._style: str | None = None if configured == AUTO_STYLE else configured
+
+    @property
+    def time_filter_style(self) -> str:
+        """The style in use: configured, found by :meth:`resolve_time_filter_style`, or
+        ``operator`` until then (a wrong style still fails: rows outside the window)."""
+        return self._style or "operator"
+
+    def resolve_time_filter_style(self, context: Context) -> None:
+        """With ``auto``, find the style the server applies, once per run, on the first
+        domain that has an entry to probe with."""
+        if self._style is not None:
+            return
+        self._style = self.detect_time_filter_style(lambda p: self.send_log_query(context, p))
+        if self._style is None:
+            self.log("domain %s: no entry to probe the time filter with", context["domain_id"])
+        else:
+            self.log("time_filter_style auto: the server applies %r", self._style)
+
+    def send_log_query(self, context: Context, params: dict[str, t.Any]) -> requests.Response:
+        """One log request outside the windows, with the stream's retries."""
+        prepared = self.build_prepared_request(
+            method="GET", url=self.get_url(context), params=params, headers=self.http_headers
+        )
+        return self.request_decorator(self._request)(prepared, context)
+
+    def detect_time_filter_style(
+        self, send: t.Callable[[dict[str, t.Any]], requests.Response]
+    ) -> str | None:
+        """The style whose filter the server applies: the newest entry is asked for with
+        each style's bounds around its millisecond, and only the style that answers with
+        that entry and nothing outside applies. ``None`` when the domain has no entry."""
+        order = {"sort_field": "received_at", "sort_direction": "desc", "page": 1}
+        newest = send({**order, "page_size": 1}).json()
+        if not isinstance(newest, list) or not newest or not isinstance(newest[0], dict):
+            return None
+        at = parse_received_at(newest[0].get("received_at"))
+        for style, (start_param, end_param) in TIME_FILTER_PARAMS.items():
+            window = {start_param: iso(at), end_param: iso(at + MS)}
+            rows = send({**order, "page_size": self.config["page_size"], **window}).json()
+            if not isinstance(rows, list):
+                continue
+            inside = [r for r in rows if isinstance(r, dict) and _received_ms(r) == at]
+            if len(inside) == len(rows) and newest[0].get("id") in {r.get("id") for r in rows}:
+                return style
+        raise LogReadError(
+            "none of the time filter styles (" + ", ".join(TIME_FILTER_PARAMS) + ") is "
+            "applied by the server: a query for one millisecond returned other entries. "
+            "Stopping instead of reading everything."
+        )
 
     @property
     def is_sorted(self) -> bool:
@@ -282,7 +334,7 @@ class MessageLogStream(MailprotectorStream):
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         assert self._query is not None
-        start_param, end_param = TIME_FILTER_PARAMS[self.config["time_filter_style"]]
+        start_param, end_param = TIME_FILTER_PARAMS[self.time_filter_style]
         request.params = {
             "page": page.next_page_token,
             "page_size": self.config["page_size"],
@@ -350,7 +402,7 @@ class MessageLogStream(MailprotectorStream):
                 raise LogReadError(
                     f"{query}: the server returned an entry received at {iso(at)}, outside "
                     "the window; it does not apply the time filter (time_filter_style="
-                    f"{self.config['time_filter_style']!r}). Stopping instead of reading "
+                    f"{self.time_filter_style!r}). Stopping instead of reading "
                     "everything."
                 )
             if at < previous:
@@ -441,6 +493,13 @@ class MessageLogStream(MailprotectorStream):
             f"ids after {passes} reads (tie_reread_passes). Stopping with the bookmark "
             "before them."
         )
+
+
+def _received_ms(row: dict[str, t.Any]) -> int | None:
+    try:
+        return parse_received_at(row.get("received_at"))
+    except ValueError:
+        return None
 
 
 def _pagination(response: requests.Response) -> dict[str, t.Any]:

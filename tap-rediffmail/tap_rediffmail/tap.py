@@ -14,7 +14,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_rediffmail import streams
+from tap_rediffmail import probe, streams
 from tap_rediffmail.client import parse_utc
 
 DEFAULT_API_URL = "https://cl-logs.rediffmailpro.com/logs/get"
@@ -119,6 +119,10 @@ class TapRediffMail(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
                 "verify_tls is off: the server's certificate is not checked, so the "
                 "admin password could be sent to an impostor"
             )
+
+    def run_connection_test(self) -> bool:
+        """``--test``: one call on a short budget; a report, or one line naming the cause."""
+        return probe.run(self)
 
     def discover_streams(self) -> list[streams.Stream]:
         return [
