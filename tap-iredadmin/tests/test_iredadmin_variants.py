@@ -267,5 +267,6 @@ def test_connection_test_reports_the_variant(
     run = iredadmin(backend=backend, era=era).run("--test", **domains)
     assert run.returncode == 0, run.stderr[-2000:]
     server = [line.split() for line in run.stdout.splitlines() if line.split()[:1] == ["server"]]
-    assert len(server) == 1 and found in " ".join(server[0]), run.stdout
+    assert len(server) == 1, run.stdout
+    assert found in " ".join(server[0]), run.stdout
     assert "Traceback" not in run.stderr
