@@ -10,12 +10,14 @@ and :meth:`MailprotectorSandbox.truth` can say exactly what exists in it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import random
 import time
 import uuid
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -111,6 +113,30 @@ class MailprotectorSettings:
     unstorable_subjects: bool = False
 
 
+@dataclass(frozen=True)
+class IndexSlice:
+    """``all_rows[lo:hi]`` (reversed if ``descending``) without the copy: a page takes
+    only its own rows, so it costs the same however many entries the query matches."""
+
+    all_rows: list[dict[str, Any]]
+    lo: int
+    hi: int
+    descending: bool = False
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.page(0, len(self))
+
+    def page(self, first: int, size: int) -> list[dict[str, Any]]:
+        if self.descending:
+            top = max(self.lo, self.hi - first)
+            return self.all_rows[max(self.lo, top - size) : top][::-1]
+        begin = self.lo + first
+        return self.all_rows[begin : max(begin, min(self.hi, begin + size))]
+
+
 class MailprotectorSandbox(SandboxApp):
     name = "mailprotector"
 
@@ -119,6 +145,7 @@ class MailprotectorSandbox(SandboxApp):
         self.settings = MailprotectorSettings(**settings)
         self.created_at = time.time()
         self._order_rng = random.Random(seed + 1)
+        self._encoded: dict[tuple[str, bool], bytes] = {}
         self.route("GET", r"/api/v1/domains/(?P<domain_id>\d+)", self.get_domain)
         self.route("GET", r"/api/v1/domains/(?P<domain_id>\d+)/logs", self.get_logs)
         self.route(
@@ -241,23 +268,19 @@ class MailprotectorSandbox(SandboxApp):
         if sort_field not in ("@timestamp", "received_at") or direction not in ("asc", "desc"):
             return Response.json({"message": "invalid sort"}, status=422)
 
-        entries = [
-            e
-            for e in self.visible_entries(access, start_ms, end_ms)
-            if _matches(e, "sender", request.arg("sender"))
-            and _matches(e, "recipient", request.arg("recipient"))
-            and _matches(e, "subject", request.arg("subject"))
-        ]
-        if s.unstable_ties:
-            with self.lock:
-                order_seed = self._order_rng.random()
-            shuffle = random.Random(order_seed)
-            tie = {e["id"]: shuffle.random() for e in entries}
-            entries.sort(key=lambda e: (e["_ms"], tie[e["id"]]))
-        else:
-            entries.sort(key=lambda e: (e["_ms"], e["id"]))
+        entries = self.visible(access, start_ms, end_ms)  # in (_ms, id) order
+        wanted = {name: request.arg(name) for name in ("sender", "recipient", "subject")}
+        if s.unstable_ties or any(value is not None for value in wanted.values()):
+            rows = [e for e in entries.rows() if all(_matches(e, n, v) for n, v in wanted.items())]
+            if s.unstable_ties:
+                with self.lock:
+                    order_seed = self._order_rng.random()
+                shuffle = random.Random(order_seed)
+                tie = {e["id"]: shuffle.random() for e in rows}
+                rows.sort(key=lambda e: (e["_ms"], tie[e["id"]]))
+            entries = IndexSlice(rows, 0, len(rows))
         if direction == "desc":
-            entries.reverse()
+            entries = dataclasses.replace(entries, descending=True)
 
         first = (page - 1) * page_size
         if first >= s.result_cap:
@@ -271,7 +294,7 @@ class MailprotectorSandbox(SandboxApp):
                 )
             chunk = []
         else:
-            chunk = entries[first : first + page_size]
+            chunk = entries.page(first, page_size)
         headers = {}
         if s.pagination_header:
             total = min(len(entries), s.result_cap) if s.total_capped else len(entries)
@@ -285,7 +308,8 @@ class MailprotectorSandbox(SandboxApp):
                     "next_page": page + 1 if page < pages else None,
                 }
             )
-        return Response.json([self.render_entry(e) for e in chunk], **headers)
+        body = b"[" + b", ".join(self.encoded_entry(e) for e in chunk) + b"]"
+        return Response(200, body, {"Content-Type": "application/json; charset=utf-8", **headers})
 
     def _time_range(self, request: Request) -> tuple[int, int]:
         """``[start, end)`` in epoch milliseconds from the configured filter style."""
@@ -321,6 +345,15 @@ class MailprotectorSandbox(SandboxApp):
             raise ValueError(f"unknown time filter style {style!r}")
         return start, end
 
+    def encoded_entry(self, entry: dict[str, Any]) -> bytes:
+        """An entry's JSON as :meth:`Response.json` writes it, encoded once per entry."""
+        key = (entry["id"], self.settings.extra_fields)
+        encoded = self._encoded.get(key)
+        if encoded is None:
+            encoded = json.dumps(self.render_entry(entry), ensure_ascii=False).encode("utf-8")
+            self._encoded[key] = encoded
+        return encoded
+
     def render_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
         out = {k: v for k, v in entry.items() if not k.startswith("_")}
         if not self.settings.extra_fields:
@@ -333,45 +366,53 @@ class MailprotectorSandbox(SandboxApp):
     # -- data -------------------------------------------------------------
     def entries(self, domain_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """Every entry of a domain with ``start <= received_at < end`` that still exists
-        (retention applied; indexing delay not), in time order."""
+        (retention applied; indexing delay not), in ``(received_at, id)`` order."""
+        return self.indexed(domain_id, start_ms, end_ms).rows()
+
+    def indexed(self, domain_id: int, start_ms: int, end_ms: int) -> IndexSlice:
+        """:meth:`entries` as a slice of the cached index, without copying it."""
         s = self.settings
         floor = int((self.now() - s.retention_days * 86400) * 1000)
         start_ms = max(start_ms, floor)
         ceiling = int(self.now() * 1000) + 1
         end_ms = min(end_ms, ceiling)
         if end_ms <= start_ms:
-            return []
+            return IndexSlice([], 0, 0)
         rate = float(s.volumes.get(domain_id, s.volumes.get(str(domain_id), 0.0)))
-        out: list[dict[str, Any]] = []
-        if rate > 0:
-            for hour in range(start_ms // 3_600_000, (end_ms - 1) // 3_600_000 + 1):
-                out.extend(
-                    e
-                    for e in _hour_entries(self.seed, domain_id, hour, rate)
-                    if start_ms <= e["_ms"] < end_ms
-                )
-        for index, burst in enumerate(s.bursts):
-            if int(burst["domain_id"]) != domain_id:
-                continue
-            out.extend(
-                e
-                for e in _burst_entries(
-                    self.seed, index, json.dumps(burst, sort_keys=True), self.created_at
-                )
-                if start_ms <= e["_ms"] < end_ms
-            )
-        out.sort(key=lambda e: (e["_ms"], e["id"]))
-        return out
+        bursts = tuple(
+            (index, json.dumps(burst, sort_keys=True))
+            for index, burst in enumerate(s.bursts)
+            if int(burst["domain_id"]) == domain_id
+        )
+        times, rows = _span_index(
+            self.seed,
+            domain_id,
+            start_ms // 3_600_000,
+            (end_ms - 1) // 3_600_000,
+            rate,
+            bursts,
+            self.created_at,
+        )
+        return IndexSlice(rows, bisect_left(times, start_ms), bisect_left(times, end_ms))
+
+    def visible(self, domain_id: int, start_ms: int, end_ms: int) -> IndexSlice:
+        """What the API returns now: entries whose indexing delay has passed. Only the
+        newest ``indexing_delay_seconds`` can still be hidden, so only they are checked."""
+        window = self.indexed(domain_id, start_ms, end_ms)
+        delay_ms = self.settings.indexing_delay_seconds * 1000
+        if not delay_ms:
+            return window
+        now_ms = self.now() * 1000
+        rows, settled = window.all_rows, window.hi
+        while settled > window.lo and rows[settled - 1]["_ms"] + delay_ms > now_ms:
+            settled -= 1
+        visible = rows[window.lo : settled] + [
+            e for e in rows[settled : window.hi] if e["_ms"] + e["_delay"] * delay_ms <= now_ms
+        ]
+        return IndexSlice(visible, 0, len(visible))
 
     def visible_entries(self, domain_id: int, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
-        """What the API returns now: entries whose indexing delay has passed."""
-        delay = self.settings.indexing_delay_seconds
-        now_ms = self.now() * 1000
-        return [
-            e
-            for e in self.entries(domain_id, start_ms, end_ms)
-            if e["_ms"] + e["_delay"] * delay * 1000 <= now_ms
-        ]
+        return self.visible(domain_id, start_ms, end_ms).rows()
 
     def truth(self, query: dict[str, list[str]]) -> dict[str, Any]:
         """``?domain=ID&from=ISO|epoch&to=ISO|epoch[&ids=1]``: count (and ids) of what
@@ -475,6 +516,29 @@ def _entry(rng: random.Random, domain_id: int, ms: int, n: int) -> list[dict[str
             }
         )
     return out
+
+
+@lru_cache(maxsize=16)
+def _span_index(
+    seed: int,
+    domain_id: int,
+    first_hour: int,
+    last_hour: int,
+    rate: float,
+    bursts: tuple[tuple[int, str], ...],
+    created_at: float,
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """The entries of whole hours ``first_hour..last_hour`` and of the domain's bursts,
+    sorted by ``(received_at, id)``, with their times beside them for bisection: the
+    pages of one query are slices of one index instead of a filter and sort each."""
+    rows: list[dict[str, Any]] = []
+    if rate > 0:
+        for hour in range(first_hour, last_hour + 1):
+            rows.extend(_hour_entries(seed, domain_id, hour, rate))
+    for index, spec in bursts:
+        rows.extend(_burst_entries(seed, index, spec, created_at))
+    rows.sort(key=lambda e: (e["_ms"], e["id"]))
+    return [e["_ms"] for e in rows], rows
 
 
 @lru_cache(maxsize=4096)
