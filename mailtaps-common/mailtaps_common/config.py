@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -148,7 +147,8 @@ def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> li
 
 
 class CheckedConfig:
-    """Tap mixin: the config checks above on every path of the tap's command line."""
+    """Tap mixin: the config checks above on every path of the tap's command line
+    (with ``mailtaps_common.cli.OneLineFailures`` printing their lines)."""
 
     name: str
     logger: logging.Logger
@@ -172,21 +172,3 @@ class CheckedConfig:
         if errors:
             raise ConfigValidationError("\n".join(errors), errors=errors, schema=schema)
         return errors
-
-    @classmethod
-    def get_singer_command(cls) -> Any:
-        """The SDK's command, with a config error raised while click parses the
-        options (``--test`` runs there) printed as its lines instead of a traceback."""
-        command = super().get_singer_command()  # type: ignore[misc]
-        make_context = command.make_context
-
-        def checked_make_context(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return make_context(*args, **kwargs)
-            except ConfigValidationError as exc:
-                for line in exc.errors or [str(exc)]:
-                    cls.logger.error(line)  # type: ignore[attr-defined]
-                sys.exit(1)
-
-        command.make_context = checked_make_context
-        return command

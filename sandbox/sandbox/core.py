@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,9 @@ class Faults:
     timeout_seconds: float = 5.0
     rate_limit_interval: float = 0.0
     rate_limit_retry_after: float | None = None
+    # Retry-After of the http_429 and http_503 faults: verbatim (seconds or an HTTP
+    # date), or "date+N": the HTTP date N seconds after the fault is served.
+    retry_after: str | None = None
 
     def update(self, changes: dict[str, Any]) -> None:
         names = {f.name for f in dataclasses.fields(self)}
@@ -162,7 +166,14 @@ class SandboxApp:
         faults that corrupt it (truncated JSON)."""
         if fault.startswith("http_"):
             status = int(fault.removeprefix("http_"))
-            return Response.json({"message": "Internal error"}, status=status)
+            headers = {}
+            retry_after = self.faults.retry_after
+            if status in (429, 503) and retry_after is not None:
+                if retry_after.startswith("date+"):
+                    at = time.time() + float(retry_after.removeprefix("date+"))
+                    retry_after = formatdate(at, usegmt=True)
+                headers["Retry-After"] = retry_after
+            return Response.json({"message": "Internal error"}, status=status, **headers)
         if fault == "timeout":
             time.sleep(self.faults.timeout_seconds)
             return Response.json({"message": "late"}, status=504)

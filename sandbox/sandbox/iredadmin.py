@@ -133,6 +133,7 @@ class IRedAdminSandbox(SandboxApp):
 
         api = BASE_PATH + "/api"
         account = r"(?P<account>[^/]+)"
+        self.route("GET", BASE_PATH + "/?", self.login_page)
         self.route("POST", api + "/login", self.login)
         self.route("GET", api + "/domains", self._api(self.get_domains))
         self.route("GET", api + r"/domain/(?P<domain>[^/]+)", self._api(self.get_domain))
@@ -583,6 +584,10 @@ class IRedAdminSandbox(SandboxApp):
             if request.path.endswith("/"):
                 return Response(303, b"", {"Location": request.path.rstrip("/")})
         return super().handle(request)
+
+    def login_page(self, request: Request) -> Response:
+        """The web interface's login form: answered whether the RESTful API is on or off."""
+        return Response.html(200, "iRedAdmin-Pro login")
 
     def login(self, request: Request) -> Response:
         s = self.settings

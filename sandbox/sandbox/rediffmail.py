@@ -63,6 +63,7 @@ class RediffSettings:
     activities_per_hour: float = 12.0
     # "http": failures carry the matching HTTP status; "200": HTTP 200 + failure body.
     failure_style: str = "http"
+    success_status: str = "success"  # the spelling of ``status`` in a successful answer
     render_timezone: str = "Asia/Kolkata"
     # "present" | "missing" | "null": how the two report keys come back.
     report_keys: str = "present"
@@ -155,7 +156,7 @@ class RediffMailSandbox(SandboxApp):
             reports = {name: rows for name, rows in reports.items() if rows}
         elif s.report_keys == "null":
             reports = {name: (rows or None) for name, rows in reports.items()}
-        return Response.json({"status": "success", "status_code": 200, "data": reports})
+        return Response.json({"status": s.success_status, "status_code": 200, "data": reports})
 
     # -- data -------------------------------------------------------------
     def reports(self, start: int, end: int) -> dict[str, list[dict[str, Any]]]:

@@ -159,3 +159,14 @@ def assert_no_secrets(secrets: list[str], *texts: str) -> None:
                 assert form not in text, (
                     f"a secret (length {len(secret)}) leaked into text #{index}"
                 )
+
+
+def failure_line(run: TapRun) -> str:
+    """The one line a failed run ends with: exit status 1, no traceback, exactly one
+    ERROR line and it is the last line. Returns its message."""
+    assert run.returncode == 1, (run.returncode, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    lines = run.stderr.strip().splitlines()
+    errors = [line for line in lines if " | ERROR " in line]
+    assert errors == lines[-1:], errors
+    return lines[-1].split(" | ", 3)[-1]

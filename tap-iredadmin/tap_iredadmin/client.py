@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,12 +19,15 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import backoff
 import requests
 import urllib3
+from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
 from mailtaps_common.secrets import redact
 from mailtaps_common.text import may_hold_unstorable
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
+from singer_sdk.exceptions import FatalAPIError
 
 from . import variants
 from .variants import ERAS, Variant
@@ -59,8 +60,53 @@ SPAM_PATHS = {
 }
 
 
-class IRedAdminError(Exception):
+class IRedAdminError(FatalAPIError):
     """A failure the tap cannot work around; the message names endpoint and cause."""
+
+
+class TransientCallError(Exception):
+    """One failed attempt worth retrying. ``response`` (when there was one) carries
+    the status and any ``Retry-After``; ``url`` is what was called."""
+
+    def __init__(self, cause: str, *, response: requests.Response | None = None, url: str) -> None:
+        super().__init__(cause)
+        self.response = response
+        self.url = url
+
+
+class RateLimitPause:
+    """Holds every worker back while one of them waits out a 429.
+
+    The API limits the caller, not a thread: when one call gets a 429, the others
+    must not keep using the allowance, or the waiting call can lose the race on
+    every retry and fail with its retries used up (seen under CPU load). The worker
+    that got the 429 holds the pause through its wait and retry; the others wait
+    for it before their next call. The SDK has no worker pool, so nothing of it
+    does this.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _held(self) -> bool:
+        return getattr(self._local, "held", False)
+
+    def hold(self) -> None:
+        if not self._held():
+            self._lock.acquire()
+            self._local.held = True
+
+    def release(self) -> None:
+        if self._held():
+            self._local.held = False
+            self._lock.release()
+
+    def wait_turn(self) -> None:
+        """Return at once, or when the worker holding the pause is done."""
+        if not self._held():
+            with self._lock:
+                pass
 
 
 class ApiError(IRedAdminError):
@@ -96,7 +142,14 @@ def account_path(account: str) -> str:
 
 
 class IRedAdminClient:
-    """The run's logged-in session with iRedAdmin-Pro."""
+    """The run's logged-in session with iRedAdmin-Pro.
+
+    Kept outside the SDK's ``RESTStream`` because the SDK has neither piece: one
+    cookie login shared by every stream (and re-established once when lost), and a
+    worker pool for the per-item calls (one call per mailbox would otherwise be
+    sequential). Retries follow the shared rules through the same ``backoff``
+    library the SDK uses.
+    """
 
     def __init__(
         self,
@@ -107,8 +160,7 @@ class IRedAdminClient:
         logger: logging.Logger,
         request_timeout: float = 60,
         verify_tls: bool = True,
-        max_retries: int = 5,
-        retry_base_seconds: float = 1.0,
+        retry: RetryPolicy,
         max_workers: int = 8,
         backend: str = "auto",
         api_era: str = "auto",
@@ -119,8 +171,8 @@ class IRedAdminClient:
         self._password = password
         self.logger = logger
         self.timeout = request_timeout
-        self.max_retries = max_retries
-        self.retry_base_seconds = retry_base_seconds
+        self.retry = retry
+        self._rate_limit = RateLimitPause()
         self.max_workers = max(1, max_workers)
         self._http = requests.Session()
         self._http.cookies = RequestsCookieJar(policy=_NoCookies())
@@ -156,8 +208,7 @@ class IRedAdminClient:
             # may arrive as Decimal.
             request_timeout=float(config["request_timeout"]),
             verify_tls=config["verify_tls"],
-            max_retries=int(config["max_retries"]),
-            retry_base_seconds=float(config["retry_base_seconds"]),
+            retry=RetryPolicy.from_config(config),
             max_workers=int(config["max_workers"]),
             backend=config.get("backend", "auto"),
             api_era=config.get("api_era", "auto"),
@@ -237,40 +288,57 @@ class IRedAdminClient:
     def _request(
         self, method: str, path: str, *, cookie: str | None
     ) -> tuple[requests.Response, Any]:
-        """One call with bounded retries of transient failures: connection
-        errors, timeouts, 429/5xx, and bodies that are not JSON (HTML error
-        pages, truncated answers). Returns the response and its parsed body
-        (``None`` for redirects and 404s)."""
+        """One call, retried by the shared rules (``backoff`` with
+        :class:`~mailtaps_common.retry.RetryPolicy`, as in the SDK's streams) after
+        transient failures: connection errors, timeouts, 429/5xx, and bodies that
+        are not JSON (HTML error pages, truncated answers). Returns the response and
+        its parsed body (``None`` for redirects and 404s)."""
         headers = {"Cookie": cookie} if cookie else {}
         data = {"username": self.username, "password": self._password} if method == "POST" else None
-        url = self.base_url + path
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.request(
-                    method, url, data=data, headers=headers,
-                    timeout=self.timeout, allow_redirects=False,
-                )  # fmt: skip
-                cause, body = _check_transport(response)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                response, body, cause = None, None, _transport_error(exc)
-            if cause is None and response is not None:
-                if may_hold_unstorable(response.content):
-                    self.unstorable_seen = True
-                return response, body
-            if attempt > self.max_retries:
-                raise IRedAdminError(
-                    f"{method} {path} failed after {attempt} attempts: {cause}"
-                ) from None
-            wait = self.retry_base_seconds * 2 ** (attempt - 1)
-            if response is not None and response.status_code == 429:
-                wait = max(wait, _retry_after(response))
-            self.logger.warning(
-                "%s %s: %s; retry %d of %d in %.2fs",
-                method, path, cause, attempt, self.max_retries, wait,
+        retried = backoff.on_exception(
+            self.retry.wait_generator,
+            TransientCallError,
+            max_tries=self.retry.max_tries,
+            jitter=self.retry.jitter,
+            on_backoff=self._before_retry,
+            logger=None,
+        )(self._attempt)
+        try:
+            return retried(method, self.base_url + path, data, headers)
+        except TransientCallError as exc:
+            raise IRedAdminError(
+                f"{method} {path} failed after {attempts(self.retry.max_tries)}: {exc}; "
+                f"{EXHAUSTED_HINT}"
+            ) from None
+        finally:
+            self._rate_limit.release()
+
+    def _attempt(
+        self, method: str, url: str, data: dict[str, str] | None, headers: dict[str, str]
+    ) -> tuple[requests.Response, Any]:
+        self._rate_limit.wait_turn()
+        try:
+            response = self._http.request(
+                method, url, data=data, headers=headers,
+                timeout=self.timeout, allow_redirects=False,
             )  # fmt: skip
-            time.sleep(wait)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TransientCallError(transport_cause(exc), url=url) from None
+        cause, body = _check_transport(response)
+        if cause is not None:
+            raise TransientCallError(cause, response=response, url=url)
+        if may_hold_unstorable(response.content):
+            self.unstorable_seen = True
+        return response, body
+
+    def _before_retry(self, details: Any) -> None:
+        exception = details.get("exception")
+        response = getattr(exception, "response", None)
+        if response is not None and response.status_code == 429:
+            self._rate_limit.hold()
+        else:
+            self._rate_limit.release()
+        self.logger.warning("%s", self.retry.describe(details))
 
     # -- concurrency ---------------------------------------------------------
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -520,19 +588,6 @@ def _check_transport(response: requests.Response) -> tuple[str | None, Any]:
             f"the answer is not valid JSON (HTTP 200, {kind}, {len(response.content)} bytes)",
             None,
         )
-
-
-def _transport_error(exc: requests.RequestException) -> str:
-    """The exception type and its OS-level reason, without urllib3's long wrapping."""
-    errno = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
-    return type(exc).__name__ + (f" ({errno.group(0)})" if errno else "")
-
-
-def _retry_after(response: requests.Response) -> float:
-    try:
-        return min(float(response.headers.get("Retry-After", "0")), 300.0)
-    except ValueError:
-        return 0.0
 
 
 def _yes_no(value: Any) -> Any:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
+from . import probe
 from .client import IRedAdminClient
 from .streams import STREAM_TYPES, IRedAdminStream
 from .variants import BACKENDS, ERAS
 
 
-class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
+class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     name = "tap-iredadmin"
 
     config_jsonschema = th.PropertiesList(
@@ -62,13 +64,20 @@ class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
             "max_retries",
             th.IntegerType(minimum=0, maximum=20),
             default=5,
-            description="Retries of a call after 5xx, 429, timeouts and broken answers",
+            description="Retries of a call after the first attempt, after 5xx, 429, timeouts "
+            "and broken answers (0: one attempt)",
         ),
         th.Property(
             "retry_base_seconds",
             th.NumberType(minimum=0, maximum=600),
             default=1.0,
             description="First wait before a retry; doubles on each further retry",
+        ),
+        th.Property(
+            "retry_max_seconds",
+            th.NumberType(minimum=0, maximum=3600),
+            default=300,
+            description="Longest wait before a retry, Retry-After included",
         ),
         th.Property(
             "emit_activate_version_messages",
@@ -104,6 +113,10 @@ class TapIRedAdmin(RedactedLogs, CheckedConfig, Tap):
     def api(self) -> IRedAdminClient:
         """The run's one logged-in session, shared by all streams."""
         return IRedAdminClient.from_config(dict(self.config), self.logger)
+
+    def run_connection_test(self) -> bool:
+        """``--test``: log in on a short budget; a report, or one line naming the cause."""
+        return probe.run(self)
 
     def discover_streams(self) -> list[IRedAdminStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]

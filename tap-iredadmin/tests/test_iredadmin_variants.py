@@ -255,3 +255,18 @@ def test_a_wrong_forced_variant_stops_with_one_line(
     run = iredadmin(**settings).run(**config)
     assert run.returncode != 0
     assert cause in run.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("backend", "era", "found"), VARIANTS, ids=[v[0] + "-" + v[1] for v in VARIANTS]
+)
+def test_connection_test_reports_the_variant(
+    iredadmin: Any, backend: str, era: str, found: str
+) -> None:
+    domains = {} if era == "current" else {"domains": DOMAINS}
+    run = iredadmin(backend=backend, era=era).run("--test", **domains)
+    assert run.returncode == 0, run.stderr[-2000:]
+    server = [line.split() for line in run.stdout.splitlines() if line.split()[:1] == ["server"]]
+    assert len(server) == 1, run.stdout
+    assert found in " ".join(server[0]), run.stdout
+    assert "Traceback" not in run.stderr

@@ -7,8 +7,6 @@ not documented publicly (``../shared/contracts/mailprotector.md``).
 from __future__ import annotations
 
 import json
-import logging
-import random
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import RESTStream
@@ -25,7 +24,6 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import PageNumberPaginator
 
 if t.TYPE_CHECKING:
-    from backoff.types import Details
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -37,6 +35,7 @@ TIME_FILTER_PARAMS = {
     "start_end_date": ("start_date", "end_date"),
     "date_start_end": ("date_start", "date_end"),
 }
+AUTO_STYLE = "auto"  # time_filter_style: probe the server once per run
 
 
 class AuthenticationError(FatalAPIError):
@@ -85,30 +84,11 @@ def parse_received_at(value: t.Any) -> int:
     return to_ms(parse_datetime(value))
 
 
-class RetryDelay:
-    """Seconds to wait before the next attempt: ``Retry-After`` when the server sent
-    one, else exponential backoff with jitter; both capped. One instance per request."""
+class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
+    """Base of the streams: authentication, timeouts, TLS, errors and retries (the
+    shared rules of :mod:`mailtaps_common.retry`)."""
 
-    def __init__(self, base: float, cap: float) -> None:
-        self.base = float(base)  # config numbers arrive as Decimal
-        self.cap = float(cap)
-        self.attempt = 0
-
-    def __call__(self, exception: Exception) -> float:
-        self.attempt += 1
-        response = getattr(exception, "response", None)
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.cap)
-            except ValueError:
-                pass  # an HTTP date or garbage: fall back to backoff
-        delay = self.base * 2 ** (self.attempt - 1)
-        return min(delay * random.uniform(0.5, 1.0), self.cap)
-
-
-class MailprotectorStream(KeyedRecords, StorableText, RESTStream):
-    """Base of the streams: authentication, timeouts, TLS, errors and retries."""
+    vendor = "the Mailprotector API"
 
     @property
     def url_base(self) -> str:
@@ -181,31 +161,6 @@ class MailprotectorStream(KeyedRecords, StorableText, RESTStream):
                 "is not complete JSON)",
                 response,
             ) from None
-
-    # -- retries ------------------------------------------------------------
-    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
-        return self.backoff_runtime(
-            value=RetryDelay(self.config["retry_base_seconds"], self.config["retry_max_seconds"])
-        )
-
-    def backoff_jitter(self, value: float) -> float:
-        """Jitter is part of :class:`RetryDelay`; ``Retry-After`` is honoured as sent."""
-        return value
-
-    def backoff_max_tries(self) -> int:
-        return self.config["max_retries"] + 1
-
-    def backoff_handler(self, details: Details) -> None:
-        exception = details.get("exception")
-        cause = exception if isinstance(exception, RetriableAPIError) else type(exception).__name__
-        self.log(
-            "Attempt %d of %s failed (%s); retrying in %.2f s",
-            details.get("tries"),
-            self.name,
-            cause,
-            details.get("wait") or 0.0,
-            level=logging.WARNING,
-        )
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))
@@ -308,6 +263,57 @@ class MessageLogStream(MailprotectorStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._query: LogQuery | None = None
+        configured = self.config.get("time_filter_style", AUTO_STYLE)
+        self._style: str | None = None if configured == AUTO_STYLE else configured
+
+    @property
+    def time_filter_style(self) -> str:
+        """The style in use: configured, found by :meth:`resolve_time_filter_style`, or
+        ``operator`` until then (a wrong style still fails: rows outside the window)."""
+        return self._style or "operator"
+
+    def resolve_time_filter_style(self, context: Context) -> None:
+        """With ``auto``, find the style the server applies, once per run, on the first
+        domain that has an entry to probe with."""
+        if self._style is not None:
+            return
+        self._style = self.detect_time_filter_style(lambda p: self.send_log_query(context, p))
+        if self._style is None:
+            self.log("domain %s: no entry to probe the time filter with", context["domain_id"])
+        else:
+            self.log("time_filter_style auto: the server applies %r", self._style)
+
+    def send_log_query(self, context: Context, params: dict[str, t.Any]) -> requests.Response:
+        """One log request outside the windows, with the stream's retries."""
+        prepared = self.build_prepared_request(
+            method="GET", url=self.get_url(context), params=params, headers=self.http_headers
+        )
+        return self.request_decorator(self._request)(prepared, context)
+
+    def detect_time_filter_style(
+        self, send: t.Callable[[dict[str, t.Any]], requests.Response]
+    ) -> str | None:
+        """The style whose filter the server applies: the newest entry is asked for with
+        each style's bounds around its millisecond, and only the style that answers with
+        that entry and nothing outside applies. ``None`` when the domain has no entry."""
+        order = {"sort_field": "received_at", "sort_direction": "desc", "page": 1}
+        newest = send({**order, "page_size": 1}).json()
+        if not isinstance(newest, list) or not newest or not isinstance(newest[0], dict):
+            return None
+        at = parse_received_at(newest[0].get("received_at"))
+        for style, (start_param, end_param) in TIME_FILTER_PARAMS.items():
+            window = {start_param: iso(at), end_param: iso(at + MS)}
+            rows = send({**order, "page_size": self.config["page_size"], **window}).json()
+            if not isinstance(rows, list):
+                continue
+            inside = [r for r in rows if isinstance(r, dict) and _received_ms(r) == at]
+            if len(inside) == len(rows) and newest[0].get("id") in {r.get("id") for r in rows}:
+                return style
+        raise LogReadError(
+            "none of the time filter styles (" + ", ".join(TIME_FILTER_PARAMS) + ") is "
+            "applied by the server: a query for one millisecond returned other entries. "
+            "Stopping instead of reading everything."
+        )
 
     @property
     def is_sorted(self) -> bool:
@@ -328,7 +334,7 @@ class MessageLogStream(MailprotectorStream):
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         assert self._query is not None
-        start_param, end_param = TIME_FILTER_PARAMS[self.config["time_filter_style"]]
+        start_param, end_param = TIME_FILTER_PARAMS[self.time_filter_style]
         request.params = {
             "page": page.next_page_token,
             "page_size": self.config["page_size"],
@@ -396,7 +402,7 @@ class MessageLogStream(MailprotectorStream):
                 raise LogReadError(
                     f"{query}: the server returned an entry received at {iso(at)}, outside "
                     "the window; it does not apply the time filter (time_filter_style="
-                    f"{self.config['time_filter_style']!r}). Stopping instead of reading "
+                    f"{self.time_filter_style!r}). Stopping instead of reading "
                     "everything."
                 )
             if at < previous:
@@ -487,6 +493,13 @@ class MessageLogStream(MailprotectorStream):
             f"ids after {passes} reads (tie_reread_passes). Stopping with the bookmark "
             "before them."
         )
+
+
+def _received_ms(row: dict[str, t.Any]) -> int | None:
+    try:
+        return parse_received_at(row.get("received_at"))
+    except ValueError:
+        return None
 
 
 def _pagination(response: requests.Response) -> dict[str, t.Any]:

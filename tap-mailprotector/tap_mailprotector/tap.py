@@ -5,21 +5,21 @@ from __future__ import annotations
 import typing as t
 import warnings
 
+from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.tap_base import CliTestOptionValue
 
-from .client import TIME_FILTER_PARAMS
+from . import probe
+from .client import AUTO_STYLE, TIME_FILTER_PARAMS
 from .streams import DomainLogsStream, DomainsStream
 
 if t.TYPE_CHECKING:
-    import click
     from singer_sdk.streams import Stream
 
 
-class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
+class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     name = "tap-mailprotector"
 
     config_jsonschema = th.PropertiesList(
@@ -80,10 +80,11 @@ class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "time_filter_style",
             th.StringType,
-            default="operator",
-            allowed_values=list(TIME_FILTER_PARAMS),
-            description="operator: received_at[geq]/[lt]; start_end_date: "
-            "start_date/end_date; date_start_end: date_start/date_end",
+            default=AUTO_STYLE,
+            allowed_values=[AUTO_STYLE, *TIME_FILTER_PARAMS],
+            description="auto: probe the server once per run and use the style it applies; "
+            "operator: received_at[geq]/[lt]; start_end_date: start_date/end_date; "
+            "date_start_end: date_start/date_end",
         ),
         th.Property(
             "on_domain_error",
@@ -134,7 +135,7 @@ class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "retry_max_seconds",
             th.NumberType(minimum=0, maximum=3600),
-            default=120.0,
+            default=300,
             description="Longest single wait, Retry-After included",
         ),
     ).to_dict()
@@ -148,43 +149,7 @@ class TapMailprotector(RedactedLogs, CheckedConfig, Tap):
     def discover_streams(self) -> list[Stream]:
         return [DomainsStream(self), DomainLogsStream(self)]
 
-    def check_domains(self) -> list[str]:
-        """Per domain: can the key read it, and does its log apply the time filter?
-        Returns one line per problem and logs one line per domain."""
-        domains, logs = DomainsStream(self), DomainLogsStream(self)
-        problems: list[str] = []
-        try:
-            sources = domains.sources()
-        except ValueError as exc:
-            return [str(exc)]
-        for source in sources:
-            try:
-                records = list(domains.request_records(source))
-            except Exception as exc:
-                problems.append(str(exc) or type(exc).__name__)
-                continue
-            for record in records:
-                context = {"domain_id": record["id"]}
-                problem = logs.probe_time_filter(context)
-                if problem:
-                    problems.append(f"domain {record['id']} ({record.get('name')}): {problem}")
-                else:
-                    self.logger.info("domain %s (%s): ok", record["id"], record.get("name"))
-        return problems
-
-    @classmethod
-    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """``--test`` first checks every domain and names the cause of each failure."""
-        if value == CliTestOptionValue.All.value:
-            config = ctx.params.get("config")
-            tap = cls(
-                config=config.config if config else None,
-                parse_env_config=bool(config and config.parse_env),
-                validate_config=True,
-            )
-            problems = tap.check_domains()
-            for problem in problems:
-                cls.logger.error("Connection test failed: %s", problem)
-            if problems:
-                ctx.exit(1)
-        super().cb_test(ctx, param, value)
+    def run_connection_test(self) -> bool:
+        """``--test``: each domain's access, then what the log API speaks, on a short
+        budget; a report, or one line naming the cause."""
+        return probe.run(self)

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import base64
 import json
-import random
+import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from http import HTTPStatus
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
@@ -146,24 +145,32 @@ def encode_password(config: dict[str, Any]) -> str:
 
 class Pacer:
     """Starts a call no sooner than ``interval`` seconds after the previous one
-    ended, so the server never sees two calls closer together than that."""
+    ended, so the server never sees two calls closer together than that. Each wait
+    is logged, so a quiet minute does not look like a hang."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, logger: logging.Logger) -> None:
         self.interval = interval
+        self.logger = logger
         self._last_end: float | None = None
 
     def __enter__(self) -> None:
         if self._last_end is not None:
             delay = self._last_end + self.interval - time.monotonic()
             if delay > 0:
+                self.logger.info(
+                    "pacing: next call in %s s", f"{delay:.0f}" if delay >= 1 else f"{delay:.2f}"
+                )
                 time.sleep(delay)
 
     def __exit__(self, *exc: object) -> None:
         self._last_end = time.monotonic()
 
 
-class RediffMailStream(KeyedRecords, RESTStream[Window | None]):
+class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
     """Base for the stream that calls ``/logs/get``."""
+
+    vendor = "the RediffMail API"
+    url_setting = "api_url"
 
     http_method = "POST"
     payload_as_json = False
@@ -171,7 +178,7 @@ class RediffMailStream(KeyedRecords, RESTStream[Window | None]):
 
     @cached_property
     def pacer(self) -> Pacer:
-        return Pacer(float(self.config["min_seconds_between_calls"]))
+        return Pacer(float(self.config["min_seconds_between_calls"]), self.logger)
 
     @property
     def url_base(self) -> str:
@@ -187,10 +194,6 @@ class RediffMailStream(KeyedRecords, RESTStream[Window | None]):
         session.verify = bool(self.config["verify_tls"])
         return session
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url_base).netloc
-
     def prepare_request_payload(
         self, context: dict | None, next_page_token: Window | None
     ) -> dict[str, str]:
@@ -205,57 +208,13 @@ class RediffMailStream(KeyedRecords, RESTStream[Window | None]):
 
     # -- calls: pacing, retries, errors ----------------------------------
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
-        """Pace every attempt (retries included) and turn exhausted connection
-        failures into one line that names the host."""
+        """Pace every attempt, retries included; the retry rules are the shared ones."""
 
         def paced(*args: Any, **kwargs: Any) -> requests.Response:
             with self.pacer:
                 return func(*args, **kwargs)
 
-        retried = super().request_decorator(paced)
-
-        def call(*args: Any, **kwargs: Any) -> requests.Response:
-            try:
-                return retried(*args, **kwargs)
-            except requests.exceptions.SSLError as exc:
-                raise FatalAPIError(
-                    f"TLS verification failed for {self.host}: {type(exc).__name__}"
-                ) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                raise FatalAPIError(
-                    f"Cannot reach the RediffMail API at {self.host} after "
-                    f"{self.backoff_max_tries()} attempts ({type(exc).__name__}): check "
-                    "api_url and the network"
-                ) from None
-
-        return call
-
-    def backoff_max_tries(self) -> int:
-        return int(self.config["max_retries"])
-
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Retry-After when the server sends one, else exponential from
-        ``retry_base_seconds``."""
-        base = float(self.config["retry_base_seconds"])
-        exception = yield 0.0
-        attempt = 0
-        while True:
-            retry_after = _retry_after(exception)
-            exception = yield retry_after if retry_after is not None else base * 2**attempt
-            attempt += 1
-
-    def backoff_jitter(self, value: float) -> float:
-        """Up to 10 % more, never less (Retry-After is a minimum)."""
-        return value * (1 + random.random() / 10)
-
-    def backoff_handler(self, details: Any) -> None:
-        exc = details.get("exception")
-        self.logger.warning(
-            "Retrying in %.1f s after attempt %d: %s",
-            details.get("wait", 0),
-            details.get("tries", 0),
-            redact(str(exc)) if exc else "unknown error",
-        )
+        return super().request_decorator(paced)
 
     def response_error_message(self, response: requests.Response) -> str:
         """The SDK default echoes the body; this names status and vendor message only."""
@@ -337,19 +296,3 @@ def _vendor_message(response: requests.Response, payload: Any) -> str:
     if isinstance(payload, dict) and payload.get("message"):
         return str(payload["message"])[:200]
     return response.reason or "no message"
-
-
-def _retry_after(exception: BaseException | None) -> float | None:
-    response = getattr(exception, "response", None)
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
-            return None

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.progress import Progress
 from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -97,10 +98,12 @@ class ReportWindowsStream(RediffMailStream):
         if self.planner.current is None:
             self.logger.info("Nothing to read yet: the next window is not older than the lag")
             return
+        self.progress = Progress(self.logger, self.name)
         for count, record in enumerate(super().get_records(context), 1):
             yield record
             if count == self.ABORT_AT_RECORD_COUNT:  # --test: stop before the next call
                 return
+        self.progress.done()
 
     def get_new_paginator(self) -> WindowPaginator:
         return WindowPaginator(self.planner)
@@ -136,6 +139,7 @@ class ReportWindowsStream(RediffMailStream):
         self.logger.info(
             "Read window %s..%s: %s", iso_utc(window.start), iso_utc(window.end), counts
         )
+        self.progress.step(sum(counts.values()), iso_utc(window.start), iso_utc(window.end))
         yield {
             "domain": self.config["domain"],
             "window_start": iso_utc(window.start),

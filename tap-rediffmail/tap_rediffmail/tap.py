@@ -6,6 +6,7 @@ import base64
 import binascii
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig, invalid
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
@@ -13,13 +14,13 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_rediffmail import streams
+from tap_rediffmail import probe, streams
 from tap_rediffmail.client import parse_utc
 
 DEFAULT_API_URL = "https://cl-logs.rediffmailpro.com/logs/get"
 
 
-class TapRediffMail(RedactedLogs, CheckedConfig, Tap):
+class TapRediffMail(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     """Reads RediffMail Pro's outbound delivery and activity reports."""
 
     name = "tap-rediffmail"
@@ -58,11 +59,14 @@ class TapRediffMail(RedactedLogs, CheckedConfig, Tap):
         th.Property("row_cap", th.IntegerType(minimum=2),
                     description="If the API silently truncates a report at this many rows, "
                     "set it: a window reaching it is split and read again."),
-        th.Property("max_retries", th.IntegerType(minimum=1, maximum=20), default=5,
-                    description="Attempts per call for 429, 5xx, timeouts and broken bodies."),
+        th.Property("max_retries", th.IntegerType(minimum=0, maximum=20), default=5,
+                    description="Retries of a call after the first attempt, for 429, 5xx, "
+                    "timeouts and broken bodies (0: one attempt)."),
         th.Property("retry_base_seconds", th.NumberType(minimum=0, maximum=600), default=5,
                     description="First wait before a retry (doubles each time) when the "
                     "server gives no Retry-After."),
+        th.Property("retry_max_seconds", th.NumberType(minimum=0, maximum=3600), default=300,
+                    description="Longest wait before a retry, Retry-After included."),
         th.Property("request_timeout", th.IntegerType(minimum=1, maximum=3600), default=300,
                     description="Seconds to wait for one answer."),
         th.Property("verify_tls", th.BooleanType, default=True,
@@ -115,6 +119,10 @@ class TapRediffMail(RedactedLogs, CheckedConfig, Tap):
                 "verify_tls is off: the server's certificate is not checked, so the "
                 "admin password could be sent to an impostor"
             )
+
+    def run_connection_test(self) -> bool:
+        """``--test``: one call on a short budget; a report, or one line naming the cause."""
+        return probe.run(self)
 
     def discover_streams(self) -> list[streams.Stream]:
         return [

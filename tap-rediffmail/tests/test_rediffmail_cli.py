@@ -49,7 +49,7 @@ def test_connection_test_succeeds(rediff):
         ({"faults": {"rate_limit_interval": 30}, "pre_calls": 1}, "rate limit (429"),
         (
             {"config": {"api_url": "http://127.0.0.1:{dead}/logs/get"}},
-            "Cannot reach the RediffMail",
+            "connection refused by 127.0.0.1:",
         ),
     ],
     ids=["credentials", "ip-allow-list", "rate-limit", "unreachable"],
