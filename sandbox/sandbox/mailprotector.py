@@ -1,4 +1,4 @@
-"""Mailprotector API imitation (``../shared/contracts/mailprotector.md``).
+"""Mailprotector API imitation (the API as ``tap-mailprotector/README.md`` describes it).
 
 Tenancy (provider > resellers > customers > domains), Bearer keys scoped to a
 reseller or a customer, domain lookups and lists, and the paged message log of a
