@@ -22,6 +22,7 @@ from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
 
 REPORTS = ("outbound_mail_delivery_report", "activity_report")
 
@@ -128,9 +129,11 @@ class WindowPaginator(BaseAPIPaginator[Window | None]):
         super().__init__(planner.current)
         self.planner = planner
 
+    @override
     def get_next(self, response: requests.Response) -> Window | None:
         return self.planner.current
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty or re-planned window is not the end of the data."""
         return True
@@ -181,19 +184,23 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
         return Pacer(float(self.config["min_seconds_between_calls"]), self.logger)
 
     @property
+    @override
     def url_base(self) -> str:
         return self.config["api_url"]
 
     @property
+    @override
     def timeout(self) -> int:
         return int(self.config["request_timeout"])
 
     @property
+    @override
     def requests_session(self) -> requests.Session:
         session = super().requests_session
         session.verify = bool(self.config["verify_tls"])
         return session
 
+    @override
     def prepare_request_payload(
         self, context: dict | None, next_page_token: Window | None
     ) -> dict[str, str]:
@@ -207,6 +214,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
         }
 
     # -- calls: pacing, retries, errors ----------------------------------
+    @override
     def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
         """Pace every attempt, retries included; the retry rules are the shared ones."""
 
@@ -216,6 +224,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
 
         return super().request_decorator(paced)
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """The SDK default echoes the body; this names status and vendor message only."""
         return redact(
@@ -223,6 +232,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
             f"{_vendor_message(response, _json_or_none(response))}"
         )
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """Failures can come as HTTP errors or as HTTP 200 with a failure status, and
         bodies can be HTML or cut short; parse once and classify."""

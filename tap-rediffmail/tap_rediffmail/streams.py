@@ -20,6 +20,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import Metadata, MetadataMapping
+from typing_extensions import override
 
 from tap_rediffmail.client import (
     RediffMailStream,
@@ -63,6 +64,7 @@ class ReportWindowsStream(RediffMailStream):
     ).to_dict()
 
     @property
+    @override
     def metadata(self) -> MetadataMapping:
         """The stream and its fields are ``inclusion: automatic``: a catalog cannot
         deselect them, since the bookmark (``window_end``) lives here."""
@@ -93,6 +95,7 @@ class ReportWindowsStream(RediffMailStream):
             level=int(levels.get(str(start), 0)),
         )
 
+    @override
     def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
         self.planner = self.plan_windows()
         if self.planner.current is None:
@@ -105,9 +108,11 @@ class ReportWindowsStream(RediffMailStream):
                 return
         self.progress.done()
 
+    @override
     def get_new_paginator(self) -> WindowPaginator:
         return WindowPaginator(self.planner)
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         window = self.planner.current
         assert window is not None
@@ -148,6 +153,7 @@ class ReportWindowsStream(RediffMailStream):
             "activity_count": counts["activity_report"],
         }
 
+    @override
     def generate_child_contexts(
         self, record: dict[str, Any], context: dict | None
     ) -> Iterable[dict[str, Any]]:
@@ -195,6 +201,7 @@ class ReportStream(KeyedRecords, StorableText, Stream):
             self._key_counts.setdefault(str(window.end), {})[self.name] = counts
         return counts
 
+    @override
     def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
         """Keys: a hash of the row's declared fields (as typed, so the same value
         gives the same key however the API wrote it) and its occurrence number

@@ -13,6 +13,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from tap_rediffmail import probe, streams
 from tap_rediffmail.client import parse_utc
@@ -120,10 +121,12 @@ class TapRediffMail(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
                 "admin password could be sent to an impostor"
             )
 
+    @override
     def run_connection_test(self) -> bool:
         """``--test``: one call on a short budget; a report, or one line naming the cause."""
         return probe.run(self)
 
+    @override
     def discover_streams(self) -> list[streams.Stream]:
         return [
             streams.ReportWindowsStream(self),
