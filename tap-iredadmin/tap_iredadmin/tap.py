@@ -115,7 +115,7 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         """The run's one logged-in session, shared by all streams."""
         return IRedAdminClient.from_config(dict(self.config), self.logger)
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK, whose dry run has no time budget
     def run_connection_test(self) -> bool:
         """``--test``: log in on a short budget; a report, or one line naming the cause."""
         return probe.run(self)

@@ -151,7 +151,7 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     def discover_streams(self) -> list[Stream]:
         return [DomainsStream(self), DomainLogsStream(self)]
 
-    @override
+    @override  # type: ignore[misc]  # final in the SDK, whose dry run has no time budget
     def run_connection_test(self) -> bool:
         """``--test``: each domain's access, then what the log API speaks, on a short
         budget; a report, or one line naming the cause."""

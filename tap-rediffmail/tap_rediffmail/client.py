@@ -9,11 +9,11 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 from mailtaps_common.keys import KeyedRecords
@@ -23,6 +23,9 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 REPORTS = ("outbound_mail_delivery_report", "activity_report")
 
@@ -139,7 +142,7 @@ class WindowPaginator(BaseAPIPaginator[Window | None]):
         return True
 
 
-def encode_password(config: dict[str, Any]) -> str:
+def encode_password(config: Mapping[str, Any]) -> str:
     """The ``passwd`` form value: standard padded base64 of the UTF-8 password."""
     if config.get("password_base64"):
         return str(config["password_base64"]).strip()
@@ -186,7 +189,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
     @property
     @override
     def url_base(self) -> str:
-        return self.config["api_url"]
+        return str(self.config["api_url"])
 
     @property
     @override
@@ -202,7 +205,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
 
     @override
     def prepare_request_payload(
-        self, context: dict | None, next_page_token: Window | None
+        self, context: Context | None, next_page_token: Window | None
     ) -> dict[str, str]:
         assert next_page_token is not None
         return {
@@ -215,7 +218,9 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
 
     # -- calls: pacing, retries, errors ----------------------------------
     @override
-    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
+    def request_decorator(
+        self, func: Callable[..., requests.Response]
+    ) -> Callable[..., requests.Response]:
         """Pace every attempt, retries included; the retry rules are the shared ones."""
 
         def paced(*args: Any, **kwargs: Any) -> requests.Response:
@@ -286,12 +291,12 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
                 raise FatalAPIError(
                     f"RediffMail '{name}' is {type(rows).__name__}, expected a list"
                 )
-        response.report_payload = payload  # type: ignore[attr-defined]
+        response.report_payload = payload  # type: ignore[attr-defined]  # parsed once, read by reports_of
 
     @staticmethod
     def reports_of(response: requests.Response) -> dict[str, list[dict[str, Any]]]:
         """Both reports of a validated response; missing or null keys are empty."""
-        data = response.report_payload.get("data") or {}  # type: ignore[attr-defined]
+        data = response.report_payload.get("data") or {}  # type: ignore[attr-defined]  # see validate_response
         return {name: data.get(name) or [] for name in REPORTS}
 
 

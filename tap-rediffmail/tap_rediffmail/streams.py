@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -31,6 +31,9 @@ from tap_rediffmail.client import (
     key_cell,
     parse_utc,
 )
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 WINDOW_BOUNDS = (
     th.Property("domain", th.StringType, required=True),
@@ -96,7 +99,7 @@ class ReportWindowsStream(RediffMailStream):
         )
 
     @override
-    def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         self.planner = self.plan_windows()
         if self.planner.current is None:
             self.logger.info("Nothing to read yet: the next window is not older than the lag")
@@ -139,6 +142,7 @@ class ReportWindowsStream(RediffMailStream):
         self.stream_state["key_counts"] = key_counts
         suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
+            assert isinstance(child, ReportStream)  # the children are the two reports
             rows = child.storable(reports[child.name], suspect=suspect)
             child.hand_over(window, rows, key_counts)
         self.logger.info(
@@ -155,7 +159,7 @@ class ReportWindowsStream(RediffMailStream):
 
     @override
     def generate_child_contexts(
-        self, record: dict[str, Any], context: dict | None
+        self, record: dict[str, Any], context: Context | None
     ) -> Iterable[dict[str, Any]]:
         yield {"window_start": record["window_start"], "window_end": record["window_end"]}
 
@@ -202,7 +206,7 @@ class ReportStream(KeyedRecords, StorableText, Stream):
         return counts
 
     @override
-    def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Keys: a hash of the row's declared fields (as typed, so the same value
         gives the same key however the API wrote it) and its occurrence number
         among identical rows. Rows with a time are placed by that second, which no
