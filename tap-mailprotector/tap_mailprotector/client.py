@@ -94,7 +94,7 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
     @property
     @override
     def url_base(self) -> str:
-        return self.config["base_url"].rstrip("/")
+        return str(self.config["base_url"]).rstrip("/")
 
     @property
     @override
@@ -103,13 +103,13 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
 
     @property
     @override
-    def http_headers(self) -> dict:
+    def http_headers(self) -> dict[str, str]:
         return {"Accept": "application/json"}
 
     @property
     @override
     def timeout(self) -> int:
-        return self.config["request_timeout"]
+        return int(self.config["request_timeout"])
 
     @cached_property
     @override
@@ -171,7 +171,7 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
             ) from None
 
     @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))
         rows = body if isinstance(body, list) else [body]
         for row in rows:
@@ -370,7 +370,7 @@ class MessageLogStream(MailprotectorStream):
         super().validate_response(response)
 
     @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         query = self._query
         assert query is not None
         if query.refused:
@@ -404,10 +404,12 @@ class MessageLogStream(MailprotectorStream):
             self._query = None
 
     # -- windows --------------------------------------------------------------
-    def checked_rows(self, query: LogQuery, body: list) -> list[tuple[int, dict]]:
+    def checked_rows(
+        self, query: LogQuery, body: list[t.Any]
+    ) -> list[tuple[int, dict[str, t.Any]]]:
         """``(received_at ms, row)`` pairs of one page; fail at once if the server
         ignored the time filter or the ascending sort, which lossless reading needs."""
-        out: list[tuple[int, dict]] = []
+        out: list[tuple[int, dict[str, t.Any]]] = []
         previous = next((p.rows[-1][0] for p in reversed(query.pages) if p.rows), query.start)
         for row in body:
             try:
@@ -440,9 +442,10 @@ class MessageLogStream(MailprotectorStream):
         if query.refused or not query.pages:
             return not query.refused
         last = query.pages[-1].rows
+        page_size = int(self.config["page_size"])
         if len(query.pages) == 1:
-            return len(last) < self.config["page_size"]
-        return 0 < len(last) < self.config["page_size"]
+            return len(last) < page_size
+        return 0 < len(last) < page_size
 
     def read_window(self, context: Context, start: int, end: int) -> Window:
         query = self.run_query(context, start, end)
@@ -461,7 +464,7 @@ class MessageLogStream(MailprotectorStream):
             done_until = last  # split: [start, last) is complete, [last, end) comes next
             rows = [(at, row) for at, row in rows if at < last]
 
-        by_id: dict[t.Any, tuple[int, dict]] = {}
+        by_id: dict[t.Any, tuple[int, dict[str, t.Any]]] = {}
         unstable: set[int] = set()
         for at, row in rows:
             if row["id"] in by_id:
@@ -475,11 +478,11 @@ class MessageLogStream(MailprotectorStream):
         ordered = sorted(by_id.values(), key=lambda item: item[0])
         return Window([row for _, row in ordered], done_until, requests_used)
 
-    def read_tie_group(self, context: Context, at: int) -> tuple[list[dict], int]:
+    def read_tie_group(self, context: Context, at: int) -> tuple[list[dict[str, t.Any]], int]:
         """Every entry received at ``at`` (one millisecond), re-read until the ids
         collected reach the count served in one pass."""
         passes = self.config["tie_reread_passes"]
-        found: dict[t.Any, dict] = {}
+        found: dict[t.Any, dict[str, t.Any]] = {}
         requests_used = 0
         served = 0
         for attempt in range(1, passes + 1):

@@ -7,6 +7,7 @@ import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 
+from mailtaps_common.bases import StreamMixin
 from mailtaps_common.progress import Progress
 from singer_sdk import typing as th
 from typing_extensions import override
@@ -47,18 +48,17 @@ EXTRA = th.Property(
 )
 
 
-class KeepUnknownFields:
+class KeepUnknownFields(StreamMixin):
     """Moves fields the schema does not declare into ``extra`` instead of letting the
     SDK drop them."""
 
-    schema: dict
-
+    @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         known = self.schema["properties"]
         extra = {key: row.pop(key) for key in list(row) if key not in known}
         if extra:
             row["extra"] = {**(row.get("extra") or {}), **extra}
-        return super().post_process(row, context)  # type: ignore[misc, no-any-return]
+        return super().post_process(row, context)
 
 
 class DomainsStream(KeepUnknownFields, MailprotectorStream):
@@ -113,7 +113,7 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        seen: set[int] = set()
+        seen: set[t.Any] = set()
         for source in self.sources():
             try:
                 for record in self.request_records(source):
