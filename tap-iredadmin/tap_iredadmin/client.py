@@ -243,7 +243,8 @@ class IRedAdminClient:
         with self._login_lock:
             if self._cookie is None:
                 self.login()
-            return self._cookie  # type: ignore[return-value]
+            assert self._cookie is not None  # login() sets it or raises
+            return self._cookie
 
     def _login_again(self, lost_cookie: str) -> None:
         """Log in again, unless another thread already did since ``lost_cookie``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,7 @@ class IRedAdminStream(KeyedRecords, StorableText, Stream):
 
     @property
     def api(self) -> IRedAdminClient:
-        return self._tap.api  # type: ignore[attr-defined, no-any-return]
+        return self._tap.api  # type: ignore[attr-defined, no-any-return]  # a TapIRedAdmin
 
     def read(self) -> Iterable[dict[str, Any]]:
         """The stream's rows as the API gives them."""
@@ -167,10 +167,10 @@ class UsersStream(IRedAdminStream):
 
     @override
     def read(self) -> Iterator[dict[str, Any]]:
-        rows: Iterable[dict[str, Any] | None]
-        rows = chain.from_iterable(self.api.map_ordered(self.api.users, self.domain_names()))
+        users = chain.from_iterable(self.api.map_ordered(self.api.users, self.domain_names()))
+        rows: Iterable[dict[str, Any] | None] = users
         if self.config.get("user_details"):
-            rows = self.api.map_ordered(self._with_details, rows)
+            rows = self.api.map_ordered(self._with_details, users)
         for row in rows:
             if row is not None:
                 yield _flatten_user(row)
@@ -321,10 +321,10 @@ class PoliciesStream(IRedAdminStream):
 STREAM_TYPES = [DomainsStream, UsersStream, AliasesStream, MailingListsStream, PoliciesStream]
 
 
-def _unless_gone(fetch: Any, account: str) -> dict[str, Any] | None:
+def _unless_gone(fetch: Callable[[str], dict[str, Any]], account: str) -> dict[str, Any] | None:
     """A detail call, or None when the account vanished since it was listed."""
     try:
-        return fetch(account)  # type: ignore[no-any-return]
+        return fetch(account)
     except ApiError as failure:
         if failure.reason == "NO_SUCH_ACCOUNT":
             return None
