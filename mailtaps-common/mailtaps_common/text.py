@@ -43,7 +43,7 @@ def replace_unstorable(value: T) -> tuple[T, int]:
         if value.isascii() and "\x00" not in value:
             return value, 0
         cleaned, count = _UNSTORABLE.subn(REPLACEMENT, value)
-        return cleaned, count  # type: ignore[return-value]
+        return cleaned, count  # type: ignore[return-value]  # the type of value
     if isinstance(value, dict):
         total = 0
         out: dict[Any, Any] = {}
@@ -52,7 +52,7 @@ def replace_unstorable(value: T) -> tuple[T, int]:
             new_item, item_count = replace_unstorable(item)
             out[new_key] = new_item
             total += key_count + item_count
-        return (out if total else value), total  # type: ignore[return-value]
+        return (out if total else value), total  # type: ignore[return-value]  # the type of value
     if isinstance(value, list):
         total = 0
         items = []
@@ -60,7 +60,7 @@ def replace_unstorable(value: T) -> tuple[T, int]:
             new_item, count = replace_unstorable(item)
             items.append(new_item)
             total += count
-        return (items if total else value), total  # type: ignore[return-value]
+        return (items if total else value), total  # type: ignore[return-value]  # the type of value
     return value, 0
 
 
