@@ -167,6 +167,27 @@ def test_the_iredadmin_demo_run_loads_into_duckdb(start_sandbox, tmp_path):
     assert domains == len(truth["domains"])
 
 
+def test_the_demo_query_hint_reads_the_database(tmp_path):
+    """The demo's closing ``uv run python -c "import duckdb; ..."`` line, run as written
+    (with this interpreter) where ``output/mail.duckdb`` has the table it reads."""
+    (line,) = [
+        line
+        for line in (PROJECT_ROOT / "scripts" / "demo.sh").read_text().splitlines()
+        if "python -c" in line and "duckdb" in line
+    ]
+    words = shlex.split(line.partition(" #")[0])
+    (tmp_path / "output").mkdir()
+    with duckdb.connect(str(tmp_path / "output" / "mail.duckdb")) as conn:
+        conn.execute("CREATE SCHEMA analytics")
+        conn.execute("CREATE TABLE analytics.mailboxes AS SELECT 'a@example.com' AS mailbox")
+    result = subprocess.run(
+        [sys.executable, *words[words.index("python") + 1 :]],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "a@example.com" in result.stdout
+
+
 def _main(commands: list[list[str]]) -> None:
     """The one process: each argv through Meltano's CLI, output captured."""
     import contextlib
