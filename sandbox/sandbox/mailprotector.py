@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import heapq
 import json
 import math
 import random
@@ -531,13 +532,31 @@ def _span_index(
     """The entries of whole hours ``first_hour..last_hour`` and of the domain's bursts,
     sorted by ``(received_at, id)``, with their times beside them for bisection: the
     pages of one query are slices of one index instead of a filter and sort each."""
+    times: list[int] = []
     rows: list[dict[str, Any]] = []
-    if rate > 0:
+    if rate > 0:  # hours hold disjoint, ascending times: their sorted lists concatenate
         for hour in range(first_hour, last_hour + 1):
-            rows.extend(_hour_entries(seed, domain_id, hour, rate))
-    for index, spec in bursts:
-        rows.extend(_burst_entries(seed, index, spec, created_at))
-    rows.sort(key=lambda e: (e["_ms"], e["id"]))
+            hour_times, hour_rows = _sorted_hour(seed, domain_id, hour, rate)
+            times.extend(hour_times)
+            rows.extend(hour_rows)
+    burst_rows = [
+        row for index, spec in bursts for row in _burst_entries(seed, index, spec, created_at)
+    ]
+    if burst_rows:
+        rows = list(heapq.merge(rows, sorted(burst_rows, key=_index_order), key=_index_order))
+        times = [e["_ms"] for e in rows]
+    return times, rows
+
+
+def _index_order(entry: dict[str, Any]) -> tuple[int, Any]:
+    return entry["_ms"], entry["id"]
+
+
+@lru_cache(maxsize=4096)
+def _sorted_hour(
+    seed: int, domain_id: int, hour: int, rate: float
+) -> tuple[list[int], list[dict[str, Any]]]:
+    rows = sorted(_hour_entries(seed, domain_id, hour, rate), key=_index_order)
     return [e["_ms"] for e in rows], rows
 
 
