@@ -176,3 +176,26 @@ def test_unknown_fields_are_kept_in_extra(mailprotector):
     assert record["extra"]["tls"]["version"] == "TLSv1.3"
     assert record["decision"]
     assert "not found in catalog schema" not in run.stderr
+
+
+def test_fields_deselected_in_the_catalog_are_left_out(mailprotector):
+    """Records skip the SDK's deselection walk only when nothing is deselected."""
+    mp = mailprotector(volumes={102: 2.0})
+    config = mp.config()
+    catalog = json.loads(mp.run(config, args=("--discover",)).stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "domain_logs" and item["breadcrumb"] in (
+                ["properties", "subject"],
+                ["properties", "score", "properties", "score"],
+            ):
+                item["metadata"]["selected"] = False
+            elif item["breadcrumb"] == []:
+                item["metadata"]["selected"] = True
+    run = mp.run(config, catalog=catalog)
+    assert run.returncode == 0, run.stderr[-2000:]
+    logs = run.records("domain_logs")
+    assert logs
+    assert all("subject" not in record for record in logs)
+    assert all("score" not in (record.get("score") or {}) for record in logs)
+    assert all(record["sender"] and record["received_at"] for record in logs)
