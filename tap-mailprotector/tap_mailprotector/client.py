@@ -20,6 +20,7 @@ from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.selection import WholeRecords
 from mailtaps_common.text import StorableText, may_hold_unstorable
+from requests.utils import resolve_proxies
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -108,6 +109,27 @@ def parse_received_at(value: t.Any) -> int:
     return to_ms(parse_datetime(value))
 
 
+class HostProxiesSession(requests.Session):
+    """A session that looks up the proxy settings of the environment (``HTTPS_PROXY``,
+    ``NO_PROXY``, ...) once per scheme and host instead of for every request: requests
+    scans the whole environment three times per request, about a tenth of a log
+    read's time under Meltano's large environment. The environment does not change
+    during a run, and the proxies depend on nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._proxies_by_host: dict[tuple[str, str], dict[str, str]] = {}
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        if "proxies" not in kwargs:
+            parts = urlsplit(request.url or "")
+            host = (parts.scheme, parts.netloc)
+            if host not in self._proxies_by_host:
+                self._proxies_by_host[host] = resolve_proxies(request, self.proxies, self.trust_env)
+            kwargs["proxies"] = self._proxies_by_host[host]
+        return super().send(request, **kwargs)
+
+
 class MailprotectorStream(RetryRules, KeyedRecords, StorableText, WholeRecords, RESTStream):
     """Base of the streams: authentication, timeouts, TLS, errors and retries (the
     shared rules of :mod:`mailtaps_common.retry`)."""
@@ -140,7 +162,7 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, WholeRecords, 
     @cached_property
     @override
     def requests_session(self) -> requests.Session:
-        session = requests.Session()
+        session = HostProxiesSession()
         session.verify = self.config["verify_tls"]
         return session
 

@@ -54,9 +54,9 @@ class KeepUnknownFields(StreamMixin):
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        known = self.schema["properties"]
-        extra = {key: row.pop(key) for key in list(row) if key not in known}
-        if extra:
+        unknown = row.keys() - self.schema["properties"].keys()
+        if unknown:
+            extra = {key: row.pop(key) for key in list(row) if key in unknown}
             row["extra"] = {**(row.get("extra") or {}), **extra}
         return super().post_process(row, context)
 

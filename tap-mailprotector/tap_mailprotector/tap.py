@@ -7,10 +7,10 @@ import warnings
 
 from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
+from mailtaps_common.output import BufferedRecordsWriter
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from typing_extensions import override
 
 from . import probe
@@ -23,7 +23,7 @@ if t.TYPE_CHECKING:
 
 class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     name = "tap-mailprotector"
-    message_writer_class = MsgSpecWriter  # about twice as fast as the default writer
+    message_writer_class = BufferedRecordsWriter  # msgspec, no flush per record
 
     config_jsonschema = th.PropertiesList(
         th.Property(
