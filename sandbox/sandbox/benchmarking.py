@@ -33,6 +33,7 @@ class Timing:
     records: int
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # the process's own user + system time
 
     @property
     def rate(self) -> float:
@@ -51,14 +52,15 @@ def run_counted(cmd: list[str], env: dict[str, str] | None = None) -> Timing:
         peak.start()
         records = count_records(proc.stdout)
         proc.stdout.close()
-        proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - began
         peak.join()
         if proc.returncode:
             errors.seek(0)
             tail = errors.read()[-3000:].decode(errors="replace")
             sys.exit(f"{Path(cmd[0]).name} failed with exit code {proc.returncode}:\n{tail}")
-    return Timing(records, seconds, peak.kib / 1024)
+    return Timing(records, seconds, peak.kib / 1024, usage.ru_utime + usage.ru_stime)
 
 
 class PeakRSS(threading.Thread):
@@ -171,6 +173,7 @@ def best(timings: list[Timing]) -> Timing:
 def report(label: str, tap: Timing, raw: Timing) -> str:
     return (
         f"{label}\n  tap {tap.rate:>9,.0f} rec/s  raw {raw.rate:>9,.0f} rec/s  "
-        f"ratio {tap.rate / raw.rate:.2f}  (records: tap {tap.records:,}, raw {raw.records:,}; "
-        f"peak RSS: tap {tap.peak_rss_mb:,.0f} MB, raw {raw.peak_rss_mb:,.0f} MB)"
+        f"ratio {tap.rate / raw.rate:.2f}\n  records: tap {tap.records:,}, raw {raw.records:,}; "
+        f"CPU: tap {tap.cpu_seconds:.1f} s, raw {raw.cpu_seconds:.1f} s; "
+        f"peak RSS: tap {tap.peak_rss_mb:,.0f} MB, raw {raw.peak_rss_mb:,.0f} MB"
     )
