@@ -1,119 +1,131 @@
-"""Throughput and memory of tap-rediffmail against a busy sandbox.
+"""Records/s and peak RSS of tap-rediffmail against a raw reference on the same answers.
 
-Prints records/s and peak RSS of the tap (a real process, as Meltano runs it) next to
-a baseline measured in this same process: the same windows fetched with requests and
-each row written with json.dumps, the floor any tap pays. Run:
+The tap runs as a real process (as Meltano runs it) with 60-minute windows; the raw
+reference (plain Python, its own process) makes the same calls, one POST per hour
+over one kept-alive connection, one ``orjson.loads`` per answer and one
+``orjson.dumps`` per row to a buffered stdout. They alternate; the best round of
+each is printed with the ratio. Then the tap's peak RSS with one window per day and
+no row bound (each call answers a whole day), at two volumes, for memory.
 
-    uv run python tap-rediffmail/benchmarks/throughput.py [--hours 24] [--mails-per-hour 4000]
+    uv run python tap-rediffmail/benchmarks/throughput.py [--hours 24] [--mails-per-hour 1500]
+        [--rounds 2] [--memory-mails-per-hour 1200 2400]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
-import tempfile
-import time
+import base64
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
-import requests
+from sandbox.benchmarking import (
+    KeepAlive,
+    RecordSink,
+    Timing,
+    alternate,
+    best,
+    raw_main,
+    report,
+    run_raw,
+)
+from sandbox.benchmarking import run_tap as run_tap_process
 from sandbox.rediffmail import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_USER
 
 from sandbox import RunningSandbox, make_app
 
 START_ISO = "2026-11-15T00:00:00+00:00"
 START = int(datetime.fromisoformat(START_ISO).timestamp())
+HOUR = 3600
+REPORTS = ("outbound_mail_delivery_report", "activity_report")
 
 
-def baseline(url: str, start: int, end: int, window: int) -> tuple[int, float]:
-    """Plain Python: one POST per window, json.dumps per row to /dev/null."""
-    import base64
+def raw_reference(args: dict[str, Any], sink: RecordSink) -> None:
+    import orjson
 
-    rows = 0
-    began = time.perf_counter()
-    with open(os.devnull, "w") as sink:
-        for t0 in range(start, end, window):
-            form = {
+    client = KeepAlive(args["url"])
+    for start in range(args["start"], args["end"], HOUR):
+        form = urlencode(
+            {
                 "domain": DEMO_DOMAIN,
                 "user_email": DEMO_USER,
                 "passwd": base64.b64encode(DEMO_PASSWORD.encode()).decode(),
-                "fromtime_epoch": str(t0),
-                "totime_epoch": str(min(t0 + window, end)),
+                "fromtime_epoch": str(start),
+                "totime_epoch": str(min(start + HOUR, args["end"])),
             }
-            data = requests.post(url, data=form, timeout=300).json()["data"]
-            for report in data.values():
-                for row in report or []:
-                    sink.write(json.dumps(row) + "\n")
-                    rows += 1
-    return rows, time.perf_counter() - began
+        ).encode()
+        body = orjson.loads(
+            client.call("POST", "", form, **{"Content-Type": "application/x-www-form-urlencoded"})
+        )
+        for name in REPORTS:
+            for row in body["data"].get(name) or []:
+                sink.write(name, row)
 
 
-def run_tap(config: dict) -> tuple[int, float, float]:
-    """(records, seconds, peak RSS in MB) of one tap process."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(config, handle)
-    began = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "tap-rediffmail"), "--config", handle.name],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert proc.stdout is not None
-    records = sum(1 for line in proc.stdout if line.startswith(b'{"type":"RECORD"'))
-    proc.stdout.close()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - began
-    os.unlink(handle.name)
-    if proc.returncode:
-        sys.exit(f"tap failed with exit code {proc.returncode}")
-    return records, seconds, usage.ru_maxrss / 1024
+def tap_config(url: str, start: int, end: int, **overrides: Any) -> dict[str, Any]:
+    return {
+        "api_url": url,
+        "domain": DEMO_DOMAIN,
+        "user_email": DEMO_USER,
+        "password": DEMO_PASSWORD,
+        "start_date": datetime.fromtimestamp(start, UTC).isoformat(),
+        "end_date": datetime.fromtimestamp(end, UTC).isoformat(),
+        "min_seconds_between_calls": 0,
+        **overrides,
+    }
+
+
+def measure(hours: int, mails_per_hour: float, rounds: int) -> tuple[Timing, Timing, int]:
+    """(tap, raw, calls per run) with 60-minute windows: best of ``rounds`` each."""
+    app = make_app("rediffmail", mails_per_hour=mails_per_hour, activities_per_hour=200)
+    with RunningSandbox(app) as sandbox:
+        url = f"{sandbox.url}/logs/get"
+        end = START + hours * HOUR
+        raw_args = {"url": url, "start": START, "end": end}
+        config = tap_config(url, START, end, window_minutes=60)
+        run_raw(__file__, raw_args)  # warm the sandbox: every hour answered once
+        results = list(
+            alternate(
+                rounds,
+                lambda: run_raw(__file__, raw_args),
+                lambda: run_tap_process("tap-rediffmail", config),
+            )
+        )
+        calls = len(app.api_calls("/logs/get")) // (rounds * 2 + 1)
+    return best([r[1] for r in results]), best([r[0] for r in results]), calls
+
+
+def day_window_memory(mails_per_hour: float) -> Timing:
+    """The tap reading one whole day in one call (24-hour grid, no row bound)."""
+    app = make_app("rediffmail", mails_per_hour=mails_per_hour, activities_per_hour=200)
+    with RunningSandbox(app) as sandbox:
+        url = f"{sandbox.url}/logs/get"
+        config = tap_config(
+            url, START, START + 24 * HOUR, window_minutes=1440, max_rows_per_window=10**9
+        )
+        return run_tap_process("tap-rediffmail", config)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--mails-per-hour", type=float, default=1500)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--memory-mails-per-hour", type=float, nargs="*", default=[1200, 2400],
+        help="volumes of the one-day-window memory runs (none: skip them)",
+    )  # fmt: skip
     args = parser.parse_args()
-
-    app = make_app("rediffmail", mails_per_hour=args.mails_per_hour, activities_per_hour=200)
-    with RunningSandbox(app) as sandbox:
-        url = f"{sandbox.url}/logs/get"
-        end = START + args.hours * 3600
-        baseline(url, START, end, 3600)  # warm the sandbox's per-hour data
-        rows, base_s = baseline(url, START, end, 3600)
-        print(f"rows in period: {rows:,} ({args.hours} h)")
-        print(f"baseline  requests + json.dumps:  {rows / base_s:>9,.0f} rows/s")
-
-        config = {
-            "api_url": url,
-            "domain": DEMO_DOMAIN,
-            "user_email": DEMO_USER,
-            "password": DEMO_PASSWORD,
-            "start_date": START_ISO,
-            "end_date": datetime.fromtimestamp(end, UTC).isoformat(),
-            "min_seconds_between_calls": 0,
-        }
-        for label, overrides in (
-            ("tap, 60 min windows", {"window_minutes": 60}),
-            ("tap, 24 h grid, max 20k rows/window", {"window_minutes": 1440}),
-            (
-                "tap, 24 h grid, no window bound",
-                {"window_minutes": 1440, "max_rows_per_window": 10**9},
-            ),
-        ):
-            app.requests.clear()
-            records, seconds, peak_mb = run_tap({**config, **overrides})
-            calls = len(app.api_calls("/logs/get"))
-            print(
-                f"{label:<38} {records / seconds:>9,.0f} records/s  "
-                f"ratio {records / seconds / (rows / base_s):.2f}  "
-                f"calls {calls:>3}  peak RSS {peak_mb:,.0f} MB"
-            )
+    tap, raw, calls = measure(args.hours, args.mails_per_hour, args.rounds)
+    print(report(f"tap-rediffmail, {args.hours} h in 60-minute windows, {calls} calls", tap, raw))
+    for volume in args.memory_mails_per_hour:
+        timing = day_window_memory(volume)
+        print(
+            f"tap-rediffmail, one 24-hour window of {timing.records:,} rows: peak RSS "
+            f"{timing.peak_rss_mb:,.0f} MB, {timing.rate:,.0f} rec/s"
+        )
 
 
 if __name__ == "__main__":
-    main()
+    if not raw_main(raw_reference):
+        main()
