@@ -15,11 +15,13 @@ import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
+from typing_extensions import override
 
 
 class BufferedRecordsWriter(MsgSpecWriter):
     """``message_writer_class`` of the taps."""
 
+    @override
     def write_message(self, message: Message) -> None:
         sys.stdout.buffer.write(self.format_message(message))
         if not isinstance(message, RecordMessage):

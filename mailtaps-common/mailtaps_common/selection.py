@@ -10,34 +10,35 @@ With any property deselected, or with conformance on, the SDK's own path runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from functools import cached_property
 from typing import Any
 
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
+
+from mailtaps_common.bases import StreamMixin
 
 
-class WholeRecords:
+class WholeRecords(StreamMixin):
     """Stream mixin (before the SDK stream class): no per-record deselection walk when
     the catalog selects every property and the stream does its own typing."""
-
-    mask: Any
-    stream_maps: Any
-    TYPE_CONFORMANCE_LEVEL: TypeConformanceLevel
-    _stream_version: int | None
 
     @cached_property
     def _selects_every_property(self) -> bool:
         return all(self.mask.values())
 
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[singer.RecordMessage, None, None]:
         if (
             self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
             or not self._selects_every_property
         ):
-            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+            yield from super()._generate_record_messages(record)
             return
         for stream_map in self.stream_maps:
             mapped_record = stream_map.transform(record)

@@ -120,6 +120,7 @@ class HostProxiesSession(requests.Session):
         super().__init__()
         self._proxies_by_host: dict[tuple[str, str], dict[str, str]] = {}
 
+    @override
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
         if "proxies" not in kwargs:
             parts = urlsplit(request.url or "")
