@@ -7,6 +7,7 @@ import binascii
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailtaps_common.setting_values import numbers_from_text
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -28,43 +29,50 @@ class TapRediffMail(Tap):
                     description="The Rediff domain whose logs are read, e.g. example.co.in."),
         th.Property("user_email", th.StringType, required=True, title="Admin mailbox",
                     description="An admin mailbox of that domain."),
-        th.Property("password", th.StringType, secret=True,
+        th.Property("password", th.StringType, title="Admin password", secret=True,
                     description="The admin password, plain; the tap base64-encodes it. "
                     "Give this or password_base64, not both."),
-        th.Property("password_base64", th.StringType, secret=True,
+        th.Property("password_base64", th.StringType, title="Admin password (base64)", secret=True,
                     description="The admin password already in standard (padded) base64, "
                     "as Rediff's own connector asks for it."),
-        th.Property("api_url", th.StringType, default=DEFAULT_API_URL,
+        th.Property("api_url", th.StringType, title="Log API URL", default=DEFAULT_API_URL,
                     description="Full URL of the log endpoint."),
-        th.Property("start_date", th.DateTimeType, required=True,
+        th.Property("start_date", th.DateTimeType, title="Start date", required=True,
                     description="First instant to read; UTC unless it carries an offset."),
-        th.Property("end_date", th.DateTimeType,
+        th.Property("end_date", th.DateTimeType, title="End date",
                     description="Optional instant to stop at (exclusive), for backfills. "
                     "Never later than now minus lag_minutes."),
-        th.Property("window_minutes", th.IntegerType, default=60,
+        th.Property("window_minutes", th.IntegerType, title="Window length (minutes)", default=60,
                     description="Largest time window per call; windows align to this grid."),
-        th.Property("max_rows_per_window", th.IntegerType, default=20000,
+        th.Property("max_rows_per_window", th.IntegerType, title="Rows per window", default=20000,
                     description="Busy windows above this many rows make the next windows "
                     "smaller (halving), sparse ones larger again: bounds memory."),
-        th.Property("lag_minutes", th.IntegerType, default=15,
+        th.Property("lag_minutes", th.IntegerType, title="Lag (minutes)", default=15,
                     description="Only windows that ended at least this long ago are read."),
-        th.Property("timezone", th.StringType, default="Asia/Kolkata",
+        th.Property("timezone", th.StringType, title="API time zone", default="Asia/Kolkata",
                     description="IANA zone of the API's naive date_time values."),
         th.Property("min_seconds_between_calls", th.NumberType, default=60,
+                    title="Seconds between calls",
                     description="Pacing: the API allows about one call per minute."),
-        th.Property("row_cap", th.IntegerType,
+        th.Property("row_cap", th.IntegerType, title="Row cap",
                     description="If the API silently truncates a report at this many rows, "
                     "set it: a window reaching it is split and read again."),
-        th.Property("max_retries", th.IntegerType, default=5,
+        th.Property("max_retries", th.IntegerType, title="Retries", default=5,
                     description="Attempts per call for 429, 5xx, timeouts and broken bodies."),
         th.Property("retry_base_seconds", th.NumberType, default=5,
+                    title="First retry wait (seconds)",
                     description="First wait before a retry (doubles each time) when the "
                     "server gives no Retry-After."),
         th.Property("request_timeout", th.IntegerType, default=300,
+                    title="Request timeout (seconds)",
                     description="Seconds to wait for one answer."),
-        th.Property("verify_tls", th.BooleanType, default=True,
+        th.Property("verify_tls", th.BooleanType, title="Verify TLS", default=True,
                     description="Verify the server's TLS certificate. Leave on."),
     ).to_dict()  # fmt: skip
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        numbers_from_text(self._config, self.config_jsonschema)
+        return super()._validate_config(raise_errors=raise_errors)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
