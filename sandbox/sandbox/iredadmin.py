@@ -1,4 +1,4 @@
-"""iRedAdmin-Pro RESTful API imitation (``../shared/contracts/iredadmin.md``).
+"""iRedAdmin-Pro RESTful API imitation (the API as ``tap-iredadmin/README.md`` describes it).
 
 Served under ``/iredadmin``: ``POST /iredadmin/api/login`` opens a cookie session,
 the GET endpoints answer the ``{"_success": ..., "_data": ...}`` envelope over a

@@ -1,4 +1,4 @@
-"""Mailprotector API imitation (``../shared/contracts/mailprotector.md``).
+"""Mailprotector API imitation (the API as ``tap-mailprotector/README.md`` describes it).
 
 Tenancy (provider > resellers > customers > domains), Bearer keys scoped to a
 reseller or a customer, domain lookups and lists, and the paged message log of a
@@ -145,7 +145,7 @@ class MailprotectorSandbox(SandboxApp):
         self.settings = MailprotectorSettings(**settings)
         self.created_at = time.time()
         self._order_rng = random.Random(seed + 1)
-        self._encoded: dict[tuple[str, bool], bytes] = {}
+        self._encoded: dict[tuple[str, bool, bool], bytes] = {}
         self.route("GET", r"/api/v1/domains/(?P<domain_id>\d+)", self.get_domain)
         self.route("GET", r"/api/v1/domains/(?P<domain_id>\d+)/logs", self.get_logs)
         self.route(
@@ -347,10 +347,10 @@ class MailprotectorSandbox(SandboxApp):
 
     def encoded_entry(self, entry: dict[str, Any]) -> bytes:
         """An entry's JSON as :meth:`Response.json` writes it, encoded once per entry."""
-        key = (entry["id"], self.settings.extra_fields)
+        key = (entry["id"], self.settings.extra_fields, self.settings.unstorable_subjects)
         encoded = self._encoded.get(key)
         if encoded is None:
-            encoded = json.dumps(self.render_entry(entry), ensure_ascii=False).encode("utf-8")
+            encoded = Response.json(self.render_entry(entry)).body
             self._encoded[key] = encoded
         return encoded
 

@@ -1,4 +1,4 @@
-"""RediffMail Pro log API imitation (``../shared/contracts/rediffmail.md``).
+"""RediffMail Pro log API imitation (the API as ``tap-rediffmail/README.md`` describes it).
 
 ``POST /logs/get`` with a form body returns both reports for ``[from, to)``.
 Data is generated per UTC hour from a seeded generator, so any range is

@@ -1,4 +1,4 @@
-"""Everything peculiar to the iRedAdmin-Pro RESTful API (``shared/contracts/iredadmin.md``).
+"""Everything peculiar to the iRedAdmin-Pro RESTful API (see the tap's README).
 
 One :class:`IRedAdminClient` per run, owned by the tap and shared by all streams:
 it logs in once, keeps the session cookie, logs in again once when the session

@@ -49,6 +49,9 @@ def test_rows_deleted_upstream_are_marked_deleted(
     env = {
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db",
         "TAP_IREDADMIN_BASE_URL": ira.config()["base_url"],
+        # the directory alone (the demo also reads every mailbox's details and policies)
+        "TAP_IREDADMIN_USER_DETAILS": "false",
+        "TAP_IREDADMIN_USER_POLICIES": "false",
         **postgres_server.target_env(database, "iredadmin"),
     }
     run = ("--environment=demo", "run", "tap-iredadmin", "target-postgres")

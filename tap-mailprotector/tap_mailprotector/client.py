@@ -1,7 +1,7 @@
 """Everything peculiar to the Mailprotector HTTP API: authentication, errors and
 retries, the domain lists, and reading message logs losslessly in spite of the
 5000-record cap, unstable ordering of equal timestamps and a time filter that is
-not documented publicly (``../shared/contracts/mailprotector.md``).
+not documented publicly (see the tap's README).
 """
 
 from __future__ import annotations

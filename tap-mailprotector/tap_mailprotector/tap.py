@@ -110,7 +110,8 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
             title="On domain error",
             default="fail",
             allowed_values=["fail", "skip"],
-            description="What a domain answering 403/404 does to the run",
+            description="What a domain answering 403/404 does to the run: fail it, or skip "
+            "the domain with a warning naming it (its bookmark stays)",
         ),
         th.Property(
             "max_window_hours",
