@@ -32,10 +32,11 @@ echo "demo: loading the three sandbox APIs into output/mail.duckdb, then dbt bui
 cat <<'EOF'
 
 Open the database (models in the schema analytics, raw tables in tap_*):
-  uv run python -c "import duckdb; duckdb.connect('output/mail.duckdb').sql('FROM analytics.mailboxes').show()"
+  uv run python -c "import duckdb; db = duckdb.connect('output/mail.duckdb', read_only=True); db.sql('FROM analytics.mailboxes').show()"
   duckdb output/mail.duckdb                 # the DuckDB CLI, if installed (1.2.x reads this file)
 Next:
   uv run meltano invoke dbt-duckdb:build    # rebuild the models and run their tests
   uv run meltano invoke dbt-duckdb:docs     # the models' documentation (see README, "Models")
   bash scripts/demo.sh                      # again: continues from the saved state
+  uv run meltano --environment=prod run tap-iredadmin target-postgres   # real APIs: README, "Running against the real APIs"
 EOF

@@ -18,6 +18,9 @@ from typing import Any, NoReturn
 import click
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 from singer_sdk.plugin_base import SingerCommand
+from typing_extensions import override
+
+from mailtaps_common.bases import TapMixin
 
 DEBUG_HINT = "(LOGLEVEL=debug shows the traceback)"
 # The SDK logs this at ERROR before the exception reaches the command; the stream's
@@ -61,6 +64,7 @@ def _not_sdk_stream_failed(record: logging.LogRecord) -> bool:
 class OneLineCommand(SingerCommand):
     """The SDK's command, with any exception ending in :func:`exit_with_one_line`."""
 
+    @override
     def main(self, *args: Any, **kwargs: Any) -> Any:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_not_sdk_stream_failed)
@@ -70,14 +74,13 @@ class OneLineCommand(SingerCommand):
             exit_with_one_line(exc, self.logger)
 
 
-class OneLineFailures:
+class OneLineFailures(TapMixin):
     """Mix into a ``Tap`` (before it): its console script then fails with one line."""
 
-    logger: logging.Logger
-
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
-        command = super().get_singer_command()  # type: ignore[misc]
+        command = super().get_singer_command()
         return OneLineCommand(
             name=command.name,
             callback=command.callback,

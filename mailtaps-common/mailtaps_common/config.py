@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -25,8 +24,10 @@ from typing import Any
 import jsonschema
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import JSONSchemaValidator
+from typing_extensions import override
 
-from .setting_values import numbers_from_text
+from mailtaps_common.bases import TapMixin
+from mailtaps_common.setting_values import numbers_from_text
 
 # Read by the SDK from any tap's config without being declared in its schema.
 SDK_SETTINGS = ("emit_activate_version_messages", "user_agent")
@@ -88,8 +89,11 @@ def allowed_range(prop: Mapping[str, Any]) -> str:
 
 
 def _rule(error: jsonschema.ValidationError) -> str:
-    kind, expected = error.validator, error.validator_value
-    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+    kind = error.validator
+    expected: Any = error.validator_value  # the keyword's value in the schema: any JSON
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") and isinstance(
+        error.schema, Mapping
+    ):
         return allowed_range(error.schema)
     if kind == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
@@ -107,9 +111,10 @@ def describe(tap: str, error: jsonschema.ValidationError, schema: Mapping[str, A
     properties = schema.get("properties", {})
     if error.validator == "required" and not error.path:
         present = error.instance if isinstance(error.instance, Mapping) else {}
+        required: Any = error.validator_value  # the schema's list of required settings
         return [
             f"{tap}: missing required setting '{name}'"
-            for name in error.validator_value
+            for name in required
             if name not in present and f"'{name}'" in error.message
         ]
     if not error.path:
@@ -148,22 +153,18 @@ def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> li
     return lines
 
 
-class CheckedConfig:
+class CheckedConfig(TapMixin):
     """Tap mixin: the config checks above on every path of the tap's command line
     (with ``mailtaps_common.cli.OneLineFailures`` printing their lines)."""
 
-    name: str
-    logger: logging.Logger
-    config_jsonschema: dict
-    _config: dict[str, Any]
-
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Numeric text given for a number setting is read as the number first
         (``setting_values``). Invalid values always stop the tap. Missing required
         settings stop it too, except where the SDK asks for no validation
         (``--discover``, which needs no config at all): there each is a WARNING line."""
         schema = self.config_jsonschema
-        self.append_builtin_config(schema)  # type: ignore[attr-defined]
+        self.append_builtin_config(schema)
         numbers_from_text(self._config, schema)
         for line in unknown_settings(self._config, schema):
             self.logger.warning("%s: %s", self.name, line)

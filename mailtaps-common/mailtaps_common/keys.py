@@ -8,33 +8,37 @@ many and which key field was empty.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
+from typing_extensions import override
 
-class KeyedRecords:
+from mailtaps_common.bases import StreamMixin
+
+
+class KeyedRecords(StreamMixin):
     """Stream mixin: ``post_process`` drops records with a null or missing key field;
     ``log_sync_costs`` (called by the SDK at the end of the sync) reports them."""
 
-    name: str
-    logger: logging.Logger
-    primary_keys: Any
-
-    def post_process(self, row: dict, context: dict | None = None) -> dict | None:
-        row = super().post_process(row, context)  # type: ignore[misc]
-        if row is None:
+    @override
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        processed = super().post_process(row, context)
+        if processed is None:
             return None
         for key in self.primary_keys or ():
-            if row.get(key) is None:
+            if processed.get(key) is None:
                 if not hasattr(self, "_keyless"):
                     self._keyless: Counter[str] = Counter()
                 self._keyless[key] += 1
                 return None
-        return row
+        return processed
 
+    @override
     def log_sync_costs(self) -> None:
-        super().log_sync_costs()  # type: ignore[misc]
+        super().log_sync_costs()
         for key, count in sorted(getattr(self, "_keyless", {}).items()):
             self.logger.warning(
                 "%s: skipped %d records without a value for the primary key field '%s'; "

@@ -181,6 +181,7 @@ def run(name: str, probe: Callable[[Budget], Report], budget: Budget, secrets: l
 
     The SDK's ``--test`` exits 0 whatever the test returns, hence the exit here.
     """
+    failure: ProbeError | None
     try:
         report = probe(budget)
     except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,

@@ -19,7 +19,7 @@ EVERY_SECONDS = 30.0
 class Progress:
     def __init__(
         self,
-        logger: logging.Logger | logging.LoggerAdapter,
+        logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
         what: str,
         every_seconds: float = EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,

@@ -30,6 +30,9 @@ from urllib.parse import urlsplit
 import backoff
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
+
+from mailtaps_common.bases import RESTStreamMixin
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 #: The fix to name when a call still fails after every retry.
@@ -185,7 +188,7 @@ class RetryPolicy:
         return f"{text}: retry {details.get('tries')} of {self.max_retries} in {_seconds(wait)} s"
 
 
-class RetryRules:
+class RetryRules(RESTStreamMixin):
     """Mix into an SDK ``RESTStream`` (before it) to apply :class:`RetryPolicy`
     through the SDK's backoff hooks.
 
@@ -195,8 +198,6 @@ class RetryRules:
     the host and the setting to check.
     """
 
-    config: Mapping[str, Any]
-    logger: Any
     vendor: str = "the API"  # e.g. "the Mailprotector API", for the final error
     url_setting: str = "base_url"  # the setting that holds the API's address
 
@@ -204,19 +205,26 @@ class RetryRules:
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy.from_config(self.config)
 
+    @override
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         return self.retry_policy.wait_generator()
 
+    @override
     def backoff_max_tries(self) -> int:
         return self.retry_policy.max_tries
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         return self.retry_policy.jitter(value)
 
+    @override
     def backoff_handler(self, details: Any) -> None:
         self.logger.warning("%s", self.retry_policy.describe(details))
 
-    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
+    @override
+    def request_decorator(
+        self, func: Callable[..., requests.Response]
+    ) -> Callable[..., requests.Response]:
         retried = backoff.on_exception(
             self.backoff_wait_generator,
             RETRIABLE_EXCEPTIONS,

@@ -23,6 +23,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from typing_extensions import override
+
+from mailtaps_common.bases import TapMixin
+
 MASK = "[redacted]"
 SHORT = 8  # secrets shorter than this are replaced only as whole tokens
 # Characters no target or terminal can take (see mailtaps_common.text).
@@ -103,6 +107,7 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.redactor = Redactor()
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_redacted", False):
             return True
@@ -143,16 +148,13 @@ def redact(text: str) -> str:
     return _FILTER.redactor(text)
 
 
-class RedactedLogs:
+class RedactedLogs(TapMixin):
     """Tap mixin: redaction of the config's secrets is installed as soon as the
     config is read, before it is validated; ``self.redact`` redacts any text (use
     it for exception messages built from what a server answered)."""
 
-    logger: logging.Logger
-    config_jsonschema: dict
-    _config: dict[str, Any]
-
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         secrets = config_secrets(self._config, self.config_jsonschema)
         self.redact = install(secrets, self.logger)
-        return super()._validate_config(raise_errors=raise_errors)  # type: ignore[misc, no-any-return]
+        return super()._validate_config(raise_errors=raise_errors)

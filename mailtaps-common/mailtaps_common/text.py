@@ -14,9 +14,12 @@ rest pass untouched.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any, TypeVar
+
+from typing_extensions import override
+
+from mailtaps_common.bases import StreamMixin
 
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -40,7 +43,7 @@ def replace_unstorable(value: T) -> tuple[T, int]:
         if value.isascii() and "\x00" not in value:
             return value, 0
         cleaned, count = _UNSTORABLE.subn(REPLACEMENT, value)
-        return cleaned, count  # type: ignore[return-value]
+        return cleaned, count  # type: ignore[return-value]  # the type of value
     if isinstance(value, dict):
         total = 0
         out: dict[Any, Any] = {}
@@ -49,7 +52,7 @@ def replace_unstorable(value: T) -> tuple[T, int]:
             new_item, item_count = replace_unstorable(item)
             out[new_key] = new_item
             total += key_count + item_count
-        return (out if total else value), total  # type: ignore[return-value]
+        return (out if total else value), total  # type: ignore[return-value]  # the type of value
     if isinstance(value, list):
         total = 0
         items = []
@@ -57,17 +60,15 @@ def replace_unstorable(value: T) -> tuple[T, int]:
             new_item, count = replace_unstorable(item)
             items.append(new_item)
             total += count
-        return (items if total else value), total  # type: ignore[return-value]
+        return (items if total else value), total  # type: ignore[return-value]  # the type of value
     return value, 0
 
 
-class StorableText:
+class StorableText(StreamMixin):
     """Stream mixin: :meth:`storable` applies the policy where a stream parses an
     answer; :meth:`log_sync_costs` (called by the SDK at the end of the sync)
     reports the count."""
 
-    name: str
-    logger: logging.Logger
     _unstorable_replaced = 0
 
     def storable(self, value: T, *, suspect: bool) -> T:
@@ -79,8 +80,9 @@ class StorableText:
         self._unstorable_replaced += count
         return cleaned
 
+    @override
     def log_sync_costs(self) -> None:
-        super().log_sync_costs()  # type: ignore[misc]
+        super().log_sync_costs()
         if self._unstorable_replaced:
             self.logger.warning(
                 "%s: replaced %d characters a target cannot store (NUL, lone UTF-16 "

@@ -28,6 +28,7 @@ from mailtaps_common.text import may_hold_unstorable
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 from singer_sdk.exceptions import FatalAPIError
+from typing_extensions import override
 
 from . import variants
 from .variants import ERAS, Variant
@@ -132,6 +133,7 @@ class _NoCookies(DefaultCookiePolicy):
     cookie of its last login itself.
     """
 
+    @override
     def set_ok(self, cookie: Any, request: Any) -> bool:
         return False
 
@@ -241,7 +243,8 @@ class IRedAdminClient:
         with self._login_lock:
             if self._cookie is None:
                 self.login()
-            return self._cookie  # type: ignore[return-value]
+            assert self._cookie is not None  # login() sets it or raises
+            return self._cookie
 
     def _login_again(self, lost_cookie: str) -> None:
         """Log in again, unless another thread already did since ``lost_cookie``."""

@@ -4,6 +4,7 @@ it can read, on the probe budget."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
@@ -92,7 +93,7 @@ def _readable_streams(
         ("mailing_lists", client.mailing_lists),
     ):
         try:
-            rows = call(lambda fetch=fetch: fetch(first))
+            rows = call(partial(fetch, first))
             out[name] = f"readable ({len(rows)} in {first})"
         except ApiError as failure:
             skipped = failure.reason == "API_SERVER_NOT_REACHABLE" and name == "mailing_lists"

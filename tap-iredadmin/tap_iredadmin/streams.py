@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from mailtaps_common.text import StorableText
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
 from .client import ApiError, IRedAdminClient
 
@@ -54,12 +55,13 @@ class IRedAdminStream(KeyedRecords, StorableText, Stream):
 
     @property
     def api(self) -> IRedAdminClient:
-        return self._tap.api  # type: ignore[attr-defined, no-any-return]
+        return self._tap.api  # type: ignore[attr-defined, no-any-return]  # a TapIRedAdmin
 
     def read(self) -> Iterable[dict[str, Any]]:
         """The stream's rows as the API gives them."""
         raise NotImplementedError
 
+    @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         for row in self.read():
             yield conform(self.storable(row, suspect=self.api.unstorable_seen), self.schema)
@@ -67,6 +69,7 @@ class IRedAdminStream(KeyedRecords, StorableText, Stream):
         if self._stream_version is not None:  # set by the SDK when the messages are on
             self._write_activate_version_message(self._stream_version)
 
+    @override
     def _write_activate_version_message(self, full_table_version: int) -> None:
         """The SDK calls this before the first record: held back until the end."""
         if self._finished and not self._skipped:
@@ -110,6 +113,7 @@ class DomainsStream(IRedAdminStream):
         Extra,
     ).to_dict()
 
+    @override
     def read(self) -> Iterator[dict[str, Any]]:
         domains = self.api.domains()
         details = self.api.map_ordered(self.api.domain, list(domains))
@@ -161,11 +165,12 @@ class UsersStream(IRedAdminStream):
         "sender_bcc_address", "recipient_bcc_address", "stored_bytes", "stored_messages",
     )  # fmt: skip
 
+    @override
     def read(self) -> Iterator[dict[str, Any]]:
-        rows: Iterable[dict[str, Any] | None]
-        rows = chain.from_iterable(self.api.map_ordered(self.api.users, self.domain_names()))
+        users = chain.from_iterable(self.api.map_ordered(self.api.users, self.domain_names()))
+        rows: Iterable[dict[str, Any] | None] = users
         if self.config.get("user_details"):
-            rows = self.api.map_ordered(self._with_details, rows)
+            rows = self.api.map_ordered(self._with_details, users)
         for row in rows:
             if row is not None:
                 yield _flatten_user(row)
@@ -192,6 +197,7 @@ class AliasesStream(IRedAdminStream):
         Extra,
     ).to_dict()
 
+    @override
     def read(self) -> Iterator[dict[str, Any]]:
         rows = chain.from_iterable(self.api.map_ordered(self.api.aliases, self.domain_names()))
         for row in self.api.map_ordered(self._with_members, rows):
@@ -226,6 +232,7 @@ class MailingListsStream(IRedAdminStream):
         Extra,
     ).to_dict()
 
+    @override
     def read(self) -> Iterator[dict[str, Any]]:
         domains = self.domain_names()
         for domain, rows in zip(domains, self.api.map_ordered(self._lists, domains), strict=True):
@@ -270,6 +277,7 @@ class PoliciesStream(IRedAdminStream):
         Settings,
     ).to_dict()
 
+    @override
     def read(self) -> Iterator[dict[str, Any]]:
         domains = self.domain_names()
         accounts: Iterable[tuple[str, str]] = chain(
@@ -313,10 +321,10 @@ class PoliciesStream(IRedAdminStream):
 STREAM_TYPES = [DomainsStream, UsersStream, AliasesStream, MailingListsStream, PoliciesStream]
 
 
-def _unless_gone(fetch: Any, account: str) -> dict[str, Any] | None:
+def _unless_gone(fetch: Callable[[str], dict[str, Any]], account: str) -> dict[str, Any] | None:
     """A detail call, or None when the account vanished since it was listed."""
     try:
-        return fetch(account)  # type: ignore[no-any-return]
+        return fetch(account)
     except ApiError as failure:
         if failure.reason == "NO_SUCH_ACCOUNT":
             return None

@@ -9,6 +9,7 @@ from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from . import probe
 from .client import IRedAdminClient
@@ -140,10 +141,12 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         """The run's one logged-in session, shared by all streams."""
         return IRedAdminClient.from_config(dict(self.config), self.logger)
 
+    @override  # type: ignore[misc]  # final in the SDK, whose dry run has no time budget
     def run_connection_test(self) -> bool:
         """``--test``: log in on a short budget; a report, or one line naming the cause."""
         return probe.run(self)
 
+    @override
     def discover_streams(self) -> list[IRedAdminStream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 

@@ -22,6 +22,7 @@ from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import PageNumberPaginator
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -91,28 +92,34 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
     vendor = "the Mailprotector API"
 
     @property
+    @override
     def url_base(self) -> str:
-        return self.config["base_url"].rstrip("/")
+        return str(self.config["base_url"]).rstrip("/")
 
     @property
+    @override
     def authenticator(self) -> BearerTokenAuthenticator:
         return BearerTokenAuthenticator(token=self.config["api_key"])
 
     @property
-    def http_headers(self) -> dict:
+    @override
+    def http_headers(self) -> dict[str, str]:
         return {"Accept": "application/json"}
 
     @property
+    @override
     def timeout(self) -> int:
-        return self.config["request_timeout"]
+        return int(self.config["request_timeout"])
 
     @cached_property
+    @override
     def requests_session(self) -> requests.Session:
         session = requests.Session()
         session.verify = self.config["verify_tls"]
         return session
 
     # -- errors -------------------------------------------------------------
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """One line naming status, path and the server's message, never the key."""
         path = urlsplit(response.url).path
@@ -139,6 +146,7 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
                 return f"{label} {parts[parts.index(kind) + 1]}"
         return urlsplit(response.url).path
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if status == 401:
@@ -162,7 +170,8 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, RESTStream):
                 response,
             ) from None
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         body = self.storable(response.json(), suspect=may_hold_unstorable(response.content))
         rows = body if isinstance(body, list) else [body]
         for row in rows:
@@ -181,6 +190,7 @@ class DomainListPaginator(PageNumberPaginator):
         super().__init__(start_value=1)
         self.per_page = per_page
 
+    @override
     def has_more(self, response: requests.Response) -> bool:
         body = response.json()
         return isinstance(body, list) and len(body) == self.per_page
@@ -209,6 +219,7 @@ class LogQuery:
     def rows(self) -> list[tuple[int, dict[str, t.Any]]]:
         return [row for page in self.pages for row in page.rows]
 
+    @override
     def __str__(self) -> str:
         return f"domain {self.domain_id}, window [{iso(self.start)}, {iso(self.end)})"
 
@@ -233,6 +244,7 @@ class LogPaginator(PageNumberPaginator):
         self.page_size = page_size
         self.cap = cap
 
+    @override
     def has_more(self, response: requests.Response) -> bool:
         if self.query.refused or not self.query.pages:
             return False
@@ -316,21 +328,25 @@ class MessageLogStream(MailprotectorStream):
         )
 
     @property
+    @override
     def is_sorted(self) -> bool:
         """Rows are emitted in ascending ``received_at``, so any STATE the SDK writes
         mid-window (every 10,000 records) is a safe resume point."""
         return True
 
     @property
+    @override
     def check_sorted(self) -> bool:
         """Off: each run re-reads an overlap that starts before the bookmark."""
         return False
 
     # -- requests -------------------------------------------------------------
+    @override
     def get_new_paginator(self) -> LogPaginator:
         assert self._query is not None
         return LogPaginator(self._query, self.config["page_size"], self.config["result_cap"])
 
+    @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         assert self._query is not None
@@ -345,6 +361,7 @@ class MessageLogStream(MailprotectorStream):
         }
         return request
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         page = int(parse_qs(urlsplit(response.url).query).get("page", ["1"])[0])
         if response.status_code == 422 and page > 1 and self._query is not None:
@@ -352,7 +369,8 @@ class MessageLogStream(MailprotectorStream):
             return
         super().validate_response(response)
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         query = self._query
         assert query is not None
         if query.refused:
@@ -386,10 +404,12 @@ class MessageLogStream(MailprotectorStream):
             self._query = None
 
     # -- windows --------------------------------------------------------------
-    def checked_rows(self, query: LogQuery, body: list) -> list[tuple[int, dict]]:
+    def checked_rows(
+        self, query: LogQuery, body: list[t.Any]
+    ) -> list[tuple[int, dict[str, t.Any]]]:
         """``(received_at ms, row)`` pairs of one page; fail at once if the server
         ignored the time filter or the ascending sort, which lossless reading needs."""
-        out: list[tuple[int, dict]] = []
+        out: list[tuple[int, dict[str, t.Any]]] = []
         previous = next((p.rows[-1][0] for p in reversed(query.pages) if p.rows), query.start)
         for row in body:
             try:
@@ -422,9 +442,10 @@ class MessageLogStream(MailprotectorStream):
         if query.refused or not query.pages:
             return not query.refused
         last = query.pages[-1].rows
+        page_size = int(self.config["page_size"])
         if len(query.pages) == 1:
-            return len(last) < self.config["page_size"]
-        return 0 < len(last) < self.config["page_size"]
+            return len(last) < page_size
+        return 0 < len(last) < page_size
 
     def read_window(self, context: Context, start: int, end: int) -> Window:
         query = self.run_query(context, start, end)
@@ -443,7 +464,7 @@ class MessageLogStream(MailprotectorStream):
             done_until = last  # split: [start, last) is complete, [last, end) comes next
             rows = [(at, row) for at, row in rows if at < last]
 
-        by_id: dict[t.Any, tuple[int, dict]] = {}
+        by_id: dict[t.Any, tuple[int, dict[str, t.Any]]] = {}
         unstable: set[int] = set()
         for at, row in rows:
             if row["id"] in by_id:
@@ -457,11 +478,11 @@ class MessageLogStream(MailprotectorStream):
         ordered = sorted(by_id.values(), key=lambda item: item[0])
         return Window([row for _, row in ordered], done_until, requests_used)
 
-    def read_tie_group(self, context: Context, at: int) -> tuple[list[dict], int]:
+    def read_tie_group(self, context: Context, at: int) -> tuple[list[dict[str, t.Any]], int]:
         """Every entry received at ``at`` (one millisecond), re-read until the ids
         collected reach the count served in one pass."""
         passes = self.config["tie_reread_passes"]
-        found: dict[t.Any, dict] = {}
+        found: dict[t.Any, dict[str, t.Any]] = {}
         requests_used = 0
         served = 0
         for attempt in range(1, passes + 1):

@@ -36,8 +36,8 @@ def run(tap: TapMailprotector) -> bool:
 class Probe:
     def __init__(self, tap: TapMailprotector, budget: probe.Budget) -> None:
         self.config = tap.config
-        self.domains: DomainsStream = tap.streams["domains"]  # type: ignore[assignment]
-        self.logs: DomainLogsStream = tap.streams["domain_logs"]  # type: ignore[assignment]
+        self.domains: DomainsStream = tap.streams["domains"]  # type: ignore[assignment]  # typed Stream in the SDK
+        self.logs: DomainLogsStream = tap.streams["domain_logs"]  # type: ignore[assignment]  # typed Stream in the SDK
         self.budget = budget
 
     def fetch(

@@ -7,8 +7,10 @@ import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 
+from mailtaps_common.bases import StreamMixin
 from mailtaps_common.progress import Progress
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from .client import (
     SECOND,
@@ -46,18 +48,17 @@ EXTRA = th.Property(
 )
 
 
-class KeepUnknownFields:
+class KeepUnknownFields(StreamMixin):
     """Moves fields the schema does not declare into ``extra`` instead of letting the
     SDK drop them."""
 
-    schema: dict
-
+    @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         known = self.schema["properties"]
         extra = {key: row.pop(key) for key in list(row) if key not in known}
         if extra:
             row["extra"] = {**(row.get("extra") or {}), **extra}
-        return super().post_process(row, context)  # type: ignore[misc, no-any-return]
+        return super().post_process(row, context)
 
 
 class DomainsStream(KeepUnknownFields, MailprotectorStream):
@@ -90,6 +91,7 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
             raise ValueError("No domains to read: set domain_ids, reseller_id or customer_id")
         return out
 
+    @override
     def get_url(self, context: Context | None) -> str:
         assert context is not None
         if "domain_id" in context:
@@ -98,17 +100,20 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
             return f"{self.url_base}/api/v1/resellers/{context['reseller_id']}/domains"
         return f"{self.url_base}/api/v1/customers/{context['customer_id']}/domains"
 
+    @override
     def get_new_paginator(self) -> DomainListPaginator:
         return DomainListPaginator(self.config["page_size"])
 
+    @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         if page.stream_context and "domain_id" not in page.stream_context:
             request.params = {"page": page.next_page_token, "per_page": self.config["page_size"]}
         return request
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        seen: set[int] = set()
+        seen: set[t.Any] = set()
         for source in self.sources():
             try:
                 for record in self.request_records(source):
@@ -120,6 +125,7 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
                     raise
                 self.log("Skipping %s (on_domain_error=skip)", error, level=logging.WARNING)
 
+    @override
     def get_child_context(self, record: Record, context: Context | None) -> Context:
         return {"domain_id": record["id"]}
 
@@ -203,6 +209,7 @@ class DomainLogsStream(KeepUnknownFields, MessageLogStream):
         state["replication_key_value"] = iso(until)
         self.finalize_state_progress_markers(state)
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         assert context is not None
         try:

@@ -10,6 +10,7 @@ from mailtaps_common.config import CheckedConfig
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from . import probe
 from .client import AUTO_STYLE, TIME_FILTER_PARAMS
@@ -179,9 +180,11 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
             self.logger.warning("verify_tls is false: TLS certificates are NOT verified")
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
+    @override
     def discover_streams(self) -> list[Stream]:
         return [DomainsStream(self), DomainLogsStream(self)]
 
+    @override  # type: ignore[misc]  # final in the SDK, whose dry run has no time budget
     def run_connection_test(self) -> bool:
         """``--test``: each domain's access, then what the log API speaks, on a short
         budget; a report, or one line naming the cause."""

@@ -9,11 +9,11 @@ import base64
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 from mailtaps_common.keys import KeyedRecords
@@ -22,6 +22,10 @@ from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 REPORTS = ("outbound_mail_delivery_report", "activity_report")
 
@@ -128,15 +132,17 @@ class WindowPaginator(BaseAPIPaginator[Window | None]):
         super().__init__(planner.current)
         self.planner = planner
 
+    @override
     def get_next(self, response: requests.Response) -> Window | None:
         return self.planner.current
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty or re-planned window is not the end of the data."""
         return True
 
 
-def encode_password(config: dict[str, Any]) -> str:
+def encode_password(config: Mapping[str, Any]) -> str:
     """The ``passwd`` form value: standard padded base64 of the UTF-8 password."""
     if config.get("password_base64"):
         return str(config["password_base64"]).strip()
@@ -181,21 +187,25 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
         return Pacer(float(self.config["min_seconds_between_calls"]), self.logger)
 
     @property
+    @override
     def url_base(self) -> str:
-        return self.config["api_url"]
+        return str(self.config["api_url"])
 
     @property
+    @override
     def timeout(self) -> int:
         return int(self.config["request_timeout"])
 
     @property
+    @override
     def requests_session(self) -> requests.Session:
         session = super().requests_session
         session.verify = bool(self.config["verify_tls"])
         return session
 
+    @override
     def prepare_request_payload(
-        self, context: dict | None, next_page_token: Window | None
+        self, context: Context | None, next_page_token: Window | None
     ) -> dict[str, str]:
         assert next_page_token is not None
         return {
@@ -207,7 +217,10 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
         }
 
     # -- calls: pacing, retries, errors ----------------------------------
-    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
+    @override
+    def request_decorator(
+        self, func: Callable[..., requests.Response]
+    ) -> Callable[..., requests.Response]:
         """Pace every attempt, retries included; the retry rules are the shared ones."""
 
         def paced(*args: Any, **kwargs: Any) -> requests.Response:
@@ -216,6 +229,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
 
         return super().request_decorator(paced)
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """The SDK default echoes the body; this names status and vendor message only."""
         return redact(
@@ -223,6 +237,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
             f"{_vendor_message(response, _json_or_none(response))}"
         )
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """Failures can come as HTTP errors or as HTTP 200 with a failure status, and
         bodies can be HTML or cut short; parse once and classify."""
@@ -276,12 +291,12 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
                 raise FatalAPIError(
                     f"RediffMail '{name}' is {type(rows).__name__}, expected a list"
                 )
-        response.report_payload = payload  # type: ignore[attr-defined]
+        response.report_payload = payload  # type: ignore[attr-defined]  # parsed once, read by reports_of
 
     @staticmethod
     def reports_of(response: requests.Response) -> dict[str, list[dict[str, Any]]]:
         """Both reports of a validated response; missing or null keys are empty."""
-        data = response.report_payload.get("data") or {}  # type: ignore[attr-defined]
+        data = response.report_payload.get("data") or {}  # type: ignore[attr-defined]  # see validate_response
         return {name: data.get(name) or [] for name in REPORTS}
 
 

@@ -29,7 +29,7 @@ def run(tap: TapRediffMail) -> bool:
     secrets = [config.get("password") or "", config.get("password_base64") or ""]
     if config.get("password"):
         secrets.append(encode_password(dict(config)))
-    stream: ReportWindowsStream = tap.streams["report_windows"]  # type: ignore[assignment]
+    stream: ReportWindowsStream = tap.streams["report_windows"]  # type: ignore[assignment]  # typed Stream in the SDK
     budget = probe.Budget(float(config["request_timeout"]))
     return probe.run(tap.name, lambda b: _probe(stream, b), budget, secrets)
 

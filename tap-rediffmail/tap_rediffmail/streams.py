@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -20,6 +20,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import Metadata, MetadataMapping
+from typing_extensions import override
 
 from tap_rediffmail.client import (
     RediffMailStream,
@@ -30,6 +31,9 @@ from tap_rediffmail.client import (
     key_cell,
     parse_utc,
 )
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 WINDOW_BOUNDS = (
     th.Property("domain", th.StringType, required=True),
@@ -63,6 +67,7 @@ class ReportWindowsStream(RediffMailStream):
     ).to_dict()
 
     @property
+    @override
     def metadata(self) -> MetadataMapping:
         """The stream and its fields are ``inclusion: automatic``: a catalog cannot
         deselect them, since the bookmark (``window_end``) lives here."""
@@ -93,7 +98,8 @@ class ReportWindowsStream(RediffMailStream):
             level=int(levels.get(str(start), 0)),
         )
 
-    def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         self.planner = self.plan_windows()
         if self.planner.current is None:
             self.logger.info("Nothing to read yet: the next window is not older than the lag")
@@ -105,9 +111,11 @@ class ReportWindowsStream(RediffMailStream):
                 return
         self.progress.done()
 
+    @override
     def get_new_paginator(self) -> WindowPaginator:
         return WindowPaginator(self.planner)
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         window = self.planner.current
         assert window is not None
@@ -134,6 +142,7 @@ class ReportWindowsStream(RediffMailStream):
         self.stream_state["key_counts"] = key_counts
         suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
+            assert isinstance(child, ReportStream)  # the children are the two reports
             rows = child.storable(reports[child.name], suspect=suspect)
             child.hand_over(window, rows, key_counts)
         self.logger.info(
@@ -148,8 +157,9 @@ class ReportWindowsStream(RediffMailStream):
             "activity_count": counts["activity_report"],
         }
 
+    @override
     def generate_child_contexts(
-        self, record: dict[str, Any], context: dict | None
+        self, record: dict[str, Any], context: Context | None
     ) -> Iterable[dict[str, Any]]:
         yield {"window_start": record["window_start"], "window_end": record["window_end"]}
 
@@ -195,7 +205,8 @@ class ReportStream(KeyedRecords, StorableText, Stream):
             self._key_counts.setdefault(str(window.end), {})[self.name] = counts
         return counts
 
-    def get_records(self, context: dict | None) -> Iterable[dict[str, Any]]:
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Keys: a hash of the row's declared fields (as typed, so the same value
         gives the same key however the API wrote it) and its occurrence number
         among identical rows. Rows with a time are placed by that second, which no

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig, invalid
 from mailtaps_common.secrets import RedactedLogs
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
 from tap_rediffmail import probe, streams
 from tap_rediffmail.client import parse_utc
@@ -81,7 +83,7 @@ class TapRediffMail(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
                     description="Verify the server's TLS certificate. Leave on."),
     ).to_dict()  # fmt: skip
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if kwargs.get("validate_config", True):
             self._check_config()
@@ -128,11 +130,13 @@ class TapRediffMail(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
                 "admin password could be sent to an impostor"
             )
 
+    @override  # type: ignore[misc]  # final in the SDK, whose dry run has no time budget
     def run_connection_test(self) -> bool:
         """``--test``: one call on a short budget; a report, or one line naming the cause."""
         return probe.run(self)
 
-    def discover_streams(self) -> list[streams.Stream]:
+    @override
+    def discover_streams(self) -> list[Stream]:
         return [
             streams.ReportWindowsStream(self),
             streams.OutboundMailDeliveryReportStream(self),
