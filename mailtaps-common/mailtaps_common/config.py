@@ -27,6 +27,7 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
+from mailtaps_common.setting_values import numbers_from_text
 
 # Read by the SDK from any tap's config without being declared in its schema.
 SDK_SETTINGS = ("emit_activate_version_messages", "user_agent")
@@ -158,11 +159,13 @@ class CheckedConfig(TapMixin):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Invalid values always stop the tap. Missing required settings stop it too,
-        except where the SDK asks for no validation (``--discover``, which needs no
-        config at all): there each is a WARNING line."""
+        """Numeric text given for a number setting is read as the number first
+        (``setting_values``). Invalid values always stop the tap. Missing required
+        settings stop it too, except where the SDK asks for no validation
+        (``--discover``, which needs no config at all): there each is a WARNING line."""
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
+        numbers_from_text(self._config, schema)
         for line in unknown_settings(self._config, schema):
             self.logger.warning("%s: %s", self.name, line)
         missing, errors = config_errors(self.name, self._config, schema)

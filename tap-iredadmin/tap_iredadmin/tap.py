@@ -18,52 +18,72 @@ from .variants import BACKENDS, ERAS
 
 
 class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
+    """Reads the iRedAdmin-Pro directory: domains, mailboxes, aliases, mailing lists, policies."""
+
     name = "tap-iredadmin"
 
     config_jsonschema = th.PropertiesList(
         th.Property(
             "base_url",
             th.URIType,
+            title="iRedAdmin-Pro URL",
             required=True,
             description="iRedAdmin-Pro's address, e.g. https://mail.example.com/iredadmin",
         ),
         th.Property(
-            "username", th.StringType, required=True, description="Admin's full email address"
+            "username",
+            th.StringType,
+            title="Admin username",
+            required=True,
+            description="Admin's full email address",
         ),
-        th.Property("password", th.StringType, required=True, secret=True),
+        th.Property(
+            "password",
+            th.StringType,
+            title="Admin password",
+            required=True,
+            secret=True,
+            description="That admin's password",
+        ),
         th.Property(
             "user_details",
             th.BooleanType,
+            title="Read mailbox details",
             default=False,
             description="Read /api/user/<mail> for every mailbox (forwardings, aliases, ...)",
         ),
         th.Property(
             "user_policies",
             th.BooleanType,
+            title="Read mailbox policies",
             default=False,
             description="Read spam, throttle and greylisting settings of every mailbox",
         ),
         th.Property(
             "max_workers",
             th.IntegerType(minimum=1, maximum=64),
+            title="Concurrent calls",
             default=8,
             description="Concurrent per-item API calls (1 = one call at a time)",
         ),
         th.Property(
             "request_timeout",
             th.NumberType(minimum=1, maximum=3600),
+            title="Request timeout (seconds)",
             default=60,
-            description="Seconds",
+            description="Seconds to wait for one API answer",
         ),
         th.Property(
             "verify_tls",
             th.BooleanType,
+            title="Verify TLS",
             default=True,
             description="Check the server's TLS certificate (turning it off logs a warning)",
         ),
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0, maximum=20),
+            title="Retries",
             default=5,
             description="Retries of a call after the first attempt, after 5xx, 429, timeouts "
             "and broken answers (0: one attempt)",
@@ -71,24 +91,28 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "retry_base_seconds",
             th.NumberType(minimum=0, maximum=600),
+            title="First retry wait (seconds)",
             default=1.0,
             description="First wait before a retry; doubles on each further retry",
         ),
         th.Property(
             "retry_max_seconds",
             th.NumberType(minimum=0, maximum=3600),
+            title="Longest retry wait (seconds)",
             default=300,
             description="Longest wait before a retry, Retry-After included",
         ),
         th.Property(
             "emit_activate_version_messages",
             th.BooleanType,
+            title="Mark deleted rows (ACTIVATE_VERSION)",
             default=True,
             description="Let targets retire rows that vanished upstream (ACTIVATE_VERSION)",
         ),
         th.Property(
             "backend",
             th.StringType,
+            title="Directory backend",
             default="auto",
             allowed_values=["auto", *BACKENDS],
             description="sql or ldap; auto finds it from the answers",
@@ -96,6 +120,7 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "api_era",
             th.StringType,
+            title="API era",
             default="auto",
             allowed_values=["auto", *ERAS],
             description="The release's answer shapes (see the README); auto finds them",
@@ -103,6 +128,7 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "domains",
             th.ArrayType(th.StringType),
+            title="Domains",
             description=(
                 "Read only these domains; needed before iRedAdmin-Pro-SQL 2.8.0 / -LDAP 3.0, "
                 "which have no domain list"

@@ -22,6 +22,8 @@ if t.TYPE_CHECKING:
 
 
 class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
+    """Reads Mailprotector's domains and their message logs (one log per tenant domain)."""
+
     name = "tap-mailprotector"
     message_writer_class = BufferedRecordsWriter  # msgspec, no flush per record
 
@@ -29,47 +31,61 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "api_key",
             th.StringType,
+            title="API key",
             required=True,
             secret=True,
             description="API key of a manager role (Bearer token)",
         ),
-        th.Property("base_url", th.StringType, default="https://emailservice.io"),
+        th.Property(
+            "base_url",
+            th.StringType,
+            title="API base URL",
+            default="https://emailservice.io",
+            description="Address of the Mailprotector API",
+        ),
         th.Property(
             "domain_ids",
             th.ArrayType(th.IntegerType(minimum=1)),
+            title="Domain ids",
             description="Domains to read (ids); combined with the lists below",
         ),
         th.Property(
             "reseller_id",
             th.IntegerType(minimum=1),
+            title="Reseller id",
             description="Read every domain this reseller lists",
         ),
         th.Property(
             "customer_id",
             th.IntegerType(minimum=1),
+            title="Customer id",
             description="Read every domain this customer lists",
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
+            title="Start date",
             description="First instant to read when a domain has no bookmark "
             "(default: as far back as retention allows)",
         ),
         th.Property(
             "settle_delay_seconds",
             th.IntegerType(minimum=0, maximum=86400),
+            title="Settle delay (seconds)",
             default=300,
             description="Never read entries newer than now minus this",
         ),
         th.Property(
             "overlap_seconds",
             th.IntegerType(minimum=0, maximum=86400),
+            title="Overlap (seconds)",
             default=600,
             description="Re-read this much before each bookmark (late indexing)",
         ),
         th.Property(
             "page_size",
             th.IntegerType(minimum=1, maximum=100),
+            title="Page size",
             default=100,
             description="Entries per page; at most 100, the API's maximum (a larger value "
             "would be clamped and a clamped page mistaken for the last one)",
@@ -77,12 +93,14 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "result_cap",
             th.IntegerType(minimum=1),
+            title="Result cap per query",
             default=5000,
             description="Records one log query can return at most",
         ),
         th.Property(
             "time_filter_style",
             th.StringType,
+            title="Time filter style",
             default=AUTO_STYLE,
             allowed_values=[AUTO_STYLE, *TIME_FILTER_PARAMS],
             description="auto: probe the server once per run and use the style it applies; "
@@ -92,13 +110,16 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "on_domain_error",
             th.StringType,
+            title="On domain error",
             default="fail",
             allowed_values=["fail", "skip"],
-            description="What a domain answering 403/404 does to the run",
+            description="What a domain answering 403/404 does to the run: fail it, or skip "
+            "the domain with a warning naming it (its bookmark stays)",
         ),
         th.Property(
             "max_window_hours",
             th.NumberType(exclusive_minimum=0, maximum=8760),
+            title="Longest window (hours)",
             default=336,
             description="Longest time window one log query covers (windows the cap cuts "
             "short continue from where the cut fell)",
@@ -106,12 +127,14 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "retention_days",
             th.NumberType(exclusive_minimum=0, maximum=3650),
+            title="Retention (days)",
             default=14,
             description="How far back the API keeps logs",
         ),
         th.Property(
             "tie_reread_passes",
             th.IntegerType(minimum=1, maximum=1000),
+            title="Tie re-read passes",
             default=25,
             description="Reads of one timestamp whose entries come back in "
             "unstable order before giving up loudly",
@@ -119,25 +142,35 @@ class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
         th.Property(
             "request_timeout",
             th.IntegerType(minimum=1, maximum=3600),
+            title="Request timeout (seconds)",
             default=60,
             description="Seconds before one HTTP request times out",
         ),
-        th.Property("verify_tls", th.BooleanType, default=True),
+        th.Property(
+            "verify_tls",
+            th.BooleanType,
+            title="Verify TLS",
+            default=True,
+            description="Check the server's TLS certificate (turning it off logs a warning)",
+        ),
         th.Property(
             "max_retries",
             th.IntegerType(minimum=0, maximum=20),
+            title="Retries",
             default=6,
             description="Retries of a request after 429, 5xx, timeouts or bad JSON",
         ),
         th.Property(
             "retry_base_seconds",
             th.NumberType(minimum=0, maximum=600),
+            title="First retry wait (seconds)",
             default=1.0,
             description="First backoff wait when no Retry-After is sent; doubles",
         ),
         th.Property(
             "retry_max_seconds",
             th.NumberType(minimum=0, maximum=3600),
+            title="Longest retry wait (seconds)",
             default=300,
             description="Longest single wait, Retry-After included",
         ),
