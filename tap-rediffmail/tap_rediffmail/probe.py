@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from mailtaps_common import probe
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_rediffmail.client import REPORTS, Window, encode_password, iso_utc
+from tap_rediffmail.client import REPORTS, Window, encode_password, iso_utc, read_row
 
 if TYPE_CHECKING:
     import requests
@@ -57,7 +57,9 @@ def _probe(stream: ReportWindowsStream, budget: probe.Budget) -> probe.Report:
             line += "; another client used this minute's call: try again in a minute"
         raise probe.ProbeError(f"{line} [{failure_format or 'no failure body'}]") from None
     assert body is not None  # validate_response accepts JSON objects only
-    reports = stream.reports_of(response)
+    reports = {
+        name: [read_row(row) for row in rows] for name, rows in stream.reports_of(response).items()
+    }
 
     report = probe.Report(f"{stream.tap_name} connection test")
     report.add("api_url", stream.url_base)

@@ -30,6 +30,7 @@ from tap_rediffmail.client import (
     iso_utc,
     key_cell,
     parse_utc,
+    read_row,
 )
 
 if TYPE_CHECKING:
@@ -143,8 +144,7 @@ class ReportWindowsStream(RediffMailStream):
         suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
             assert isinstance(child, ReportStream)  # the children are the two reports
-            rows = child.storable(reports[child.name], suspect=suspect)
-            child.hand_over(window, rows, key_counts)
+            child.hand_over(window, reports[child.name], key_counts, suspect=suspect)
         self.logger.info(
             "Read window %s..%s: %s", iso_utc(window.start), iso_utc(window.end), counts
         )
@@ -178,7 +178,8 @@ class ReportStream(KeyedRecords, StorableText, Stream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._window: Window | None = None
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[Any] = []
+        self._suspect = False
         self._key_counts: dict[str, Any] = {}
         self._warned_outside = False
 
@@ -187,9 +188,12 @@ class ReportStream(KeyedRecords, StorableText, Stream):
         return ZoneInfo(self.config["timezone"])
 
     def hand_over(
-        self, window: Window, rows: list[dict[str, Any]], key_counts: dict[str, Any]
+        self, window: Window, rows: list[Any], key_counts: dict[str, Any], *, suspect: bool
     ) -> None:
+        """The rows of ``window`` (see ``reports_of``); ``suspect``: whether the answer
+        may hold text a target cannot store."""
         self._window, self._rows, self._key_counts = window, rows, key_counts
+        self._suspect = suspect
 
     def untimed_counts(self, window: Window) -> dict[str, int]:
         """Occurrences so far in this window's UTC day of each row without a
@@ -224,7 +228,8 @@ class ReportStream(KeyedRecords, StorableText, Stream):
         timed_counts: dict[bytes, int] = {}
         untimed_counts = self.untimed_counts(window)
         outside = 0
-        for row in rows:
+        for item in rows:  # each row parsed, typed and emitted before the next
+            row = self.storable(read_row(item), suspect=self._suspect)
             record = self.to_record(row, bounds, utc_times)
             odd = record["extra"] or {}  # a declared value of another type, verbatim
             identity = canonical_json(
