@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cached_property, lru_cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.selection import WholeRecords
 from mailtaps_common.text import StorableText
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -34,7 +36,7 @@ Lifecycle = [
 Addresses = th.ArrayType(th.StringType)
 
 
-class IRedAdminStream(KeyedRecords, StorableText, Stream):
+class IRedAdminStream(KeyedRecords, StorableText, WholeRecords, Stream):
     """A whole table per run; rows gone upstream are retired with ACTIVATE_VERSION.
 
     The SDK writes ACTIVATE_VERSION before the first record, so a target like
@@ -63,8 +65,9 @@ class IRedAdminStream(KeyedRecords, StorableText, Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        conform = self._conformer
         for row in self.read():
-            yield conform(self.storable(row, suspect=self.api.unstorable_seen), self.schema)
+            yield conform(self.storable(row, suspect=self.api.unstorable_seen))
         self._finished = True
         if self._stream_version is not None:  # set by the SDK when the messages are on
             self._write_activate_version_message(self._stream_version)
@@ -74,6 +77,10 @@ class IRedAdminStream(KeyedRecords, StorableText, Stream):
         """The SDK calls this before the first record: held back until the end."""
         if self._finished and not self._skipped:
             super()._write_activate_version_message(full_table_version)
+
+    @cached_property
+    def _conformer(self) -> Conformer:
+        return Conformer(self.schema)
 
     def skip_part(self, what: str, failure: ApiError) -> None:
         """Warn about a part of the table left out; the target keeps its rows."""
@@ -350,40 +357,58 @@ def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- types -----------------------------------------------------------------
-def conform(row: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """A record of the schema's columns with normalised values; other columns
-    go to ``extra`` when the schema has it."""
-    properties = schema["properties"]
-    rest = dict(row)
-    record = {
-        name: _normalise(rest.pop(name, None), prop)
-        for name, prop in properties.items()
-        if name != "extra"
-    }
-    if "extra" in properties:
-        record["extra"] = rest
-    return record
+Normaliser = Callable[[Any], Any]
 
 
-def _normalise(value: Any, prop: dict[str, Any]) -> Any:
-    if value is None:
-        return None
+class Conformer:
+    """Makes a record of the schema's columns with normalised values; other columns
+    go to ``extra`` when the schema has it. Each column's normaliser is chosen once
+    from the schema, not looked up again for every value."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        properties = schema["properties"]
+        self.columns = [
+            (name, _normaliser(prop)) for name, prop in properties.items() if name != "extra"
+        ]
+        self.known = frozenset(name for name, _ in self.columns)
+        self.has_extra = "extra" in properties
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        get = row.get
+        record = {}
+        for name, normalise in self.columns:
+            value = get(name)
+            record[name] = value if value is None or normalise is None else normalise(value)
+        if self.has_extra:
+            known = self.known
+            record["extra"] = {key: value for key, value in row.items() if key not in known}
+        return record
+
+
+def _normaliser(prop: dict[str, Any]) -> Normaliser | None:
+    """The function giving a value of ``prop`` its type (None: kept as it is)."""
     types = prop.get("type", [])
     if prop.get("format") == "date-time":
-        return to_datetime(value)
+        return to_datetime
     if "boolean" in types:
-        return to_bool(value)
+        return to_bool
     if "integer" in types:
-        return to_int(value)
-    if "string" in types and not isinstance(value, str):
-        return str(value)
-    return value
+        return to_int
+    if "string" in types:
+        return _to_str
+    return None
+
+
+def _to_str(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def to_bool(value: Any) -> bool | None:
     """0/1, y/n, yes/no (any case) as booleans; anything else is unknown."""
     if isinstance(value, bool):
         return value
+    if type(value) is int and value in (0, 1):  # the usual case, quickly
+        return value == 1
     text = str(value).strip().lower()
     if text in ("1", "y", "yes", "true"):
         return True
@@ -408,8 +433,13 @@ def to_datetime(value: Any) -> str | None:
     and MySQL zero dates are none."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC).isoformat() if value > 0 else None
+    return _text_to_datetime(str(value))
+
+
+@lru_cache(maxsize=4096)  # the same few dates (never-bumped, never-expiring) on every row
+def _text_to_datetime(value: str) -> str | None:
     try:
-        parsed = datetime.fromisoformat(str(value).strip().replace(" ", "T"))
+        parsed = datetime.fromisoformat(value.strip().replace(" ", "T"))
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
+from mailtaps_common.output import BufferedRecordsWriter
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -21,6 +22,7 @@ class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
     """Reads the iRedAdmin-Pro directory: domains, mailboxes, aliases, mailing lists, policies."""
 
     name = "tap-iredadmin"
+    message_writer_class = BufferedRecordsWriter  # msgspec, no flush per record
 
     config_jsonschema = th.PropertiesList(
         th.Property(
