@@ -340,20 +340,23 @@ def _unless_gone(fetch: Callable[[str], dict[str, Any]], account: str) -> dict[s
 
 def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
     """Service flags into ``services``; the login and quota objects into columns."""
-    row = dict(row)
-    row["services"] = {
-        key.removeprefix("enable"): to_bool(row.pop(key))
-        for key in [k for k in row if k.startswith("enable")]
-    }
-    last_login = row.pop("last_login", None)
+    flat: dict[str, Any] = {}
+    services: dict[str, bool | None] = {}
+    for key, value in row.items():
+        if key.startswith("enable"):
+            services[key[len("enable") :]] = to_bool(value)
+        elif key not in ("last_login", "used_quota"):
+            flat[key] = value
+    flat["services"] = services
+    last_login = row.get("last_login")
     if isinstance(last_login, dict):
         for protocol in ("imap", "pop3", "lda"):
-            row[f"last_login_{protocol}"] = last_login.get(protocol)
-    used_quota = row.pop("used_quota", None)
+            flat[f"last_login_{protocol}"] = last_login.get(protocol)
+    used_quota = row.get("used_quota")
     if isinstance(used_quota, dict):
-        row["used_quota_bytes"] = used_quota.get("bytes")
-        row["used_quota_messages"] = used_quota.get("messages")
-    return row
+        flat["used_quota_bytes"] = used_quota.get("bytes")
+        flat["used_quota_messages"] = used_quota.get("messages")
+    return flat
 
 
 # -- types -----------------------------------------------------------------
