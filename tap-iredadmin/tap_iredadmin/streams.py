@@ -344,7 +344,9 @@ def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
     services: dict[str, bool | None] = {}
     for key, value in row.items():
         if key.startswith("enable"):
-            services[key[len("enable") :]] = to_bool(value)
+            # to_bool's own quick case, inline: 19 flags on every mailbox
+            quick = value.__class__ is int and 0 <= value <= 1
+            services[key[len("enable") :]] = value == 1 if quick else to_bool(value)
         elif key not in ("last_login", "used_quota"):
             flat[key] = value
     flat["services"] = services
@@ -434,6 +436,8 @@ def to_int(value: Any) -> int | None:
 def to_datetime(value: Any) -> str | None:
     """Naive UTC ISO strings and epoch seconds as ISO 8601 with offset; 0, empty
     and MySQL zero dates are none."""
+    if value.__class__ is str:
+        return _text_to_datetime(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC).isoformat() if value > 0 else None
     return _text_to_datetime(str(value))
