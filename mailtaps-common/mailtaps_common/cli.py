@@ -11,8 +11,11 @@ own handler is in place.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -37,7 +40,11 @@ def failure_lines(exception: BaseException) -> list[str]:
     type and where to find more.
     """
     if isinstance(exception, ConfigValidationError) and exception.errors:
-        return [" ".join(str(error).split()) for error in exception.errors]
+        lines = [" ".join(str(error).split()) for error in exception.errors]
+        if len(lines) > 1:  # the last line alone names them all (Meltano shows only that one)
+            names = re.findall(r"setting '([^']+)'", " ".join(lines))
+            lines.append(f"invalid configuration: {len(lines)} settings to fix: {', '.join(names)}")
+        return lines
     return [failure_line(exception)]
 
 
@@ -59,6 +66,23 @@ def exit_with_one_line(exception: BaseException, logger: logging.Logger) -> NoRe
 
 def _not_sdk_stream_failed(record: logging.LogRecord) -> bool:
     return record.msg != SDK_STREAM_FAILED or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def _config_errors_end_the_run(
+    callback: Callable[..., Any], logger: logging.Logger
+) -> Callable[..., Any]:
+    """``callback`` with a config error ending the run in :func:`failure_lines`, before
+    the SDK's handler adds ``Config validation failed`` (the whole schema, in JSON logs)
+    as the last line: the only line ``meltano config test`` shows."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except ConfigValidationError as exc:
+            exit_with_one_line(exc, logger)
+
+    return run
 
 
 class OneLineCommand(SingerCommand):
@@ -83,7 +107,7 @@ class OneLineFailures(TapMixin):
         command = super().get_singer_command()
         return OneLineCommand(
             name=command.name,
-            callback=command.callback,
+            callback=command.callback and _config_errors_end_the_run(command.callback, cls.logger),
             params=command.params,
             help=command.help,
             context_settings=command.context_settings,

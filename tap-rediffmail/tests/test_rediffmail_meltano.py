@@ -141,3 +141,15 @@ def test_meltano_run_into_duckdb(pipeline_env, tmp_path):
         env=variables,
     )  # fmt: skip
     assert counts() == expected
+
+
+def test_config_test_without_settings_names_each_missing_one(tmp_path):
+    """``meltano config test`` shows only the tap's last line: that line names them all."""
+    result = meltano(
+        "config", "test", "tap-rediffmail",
+        env={"MELTANO_DATABASE_URI": f"sqlite:///{tmp_path}/meltano.db"}, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    shown = " ".join((result.stdout + result.stderr).split())  # Meltano wraps long lines
+    assert "3 settings to fix: domain, user_email, start_date" in shown, shown[-3000:]
+    assert "Config validation failed" not in shown
