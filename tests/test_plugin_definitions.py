@@ -5,35 +5,22 @@ README are what ``scripts/plugin_definitions.py`` makes of the tap's ``--about``
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from sandbox.testing import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 TAPS = ("tap-rediffmail", "tap-mailprotector", "tap-iredadmin")
 FIX = "uv run --frozen python scripts/plugin_definitions.py"
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "plugin_definitions", ROOT / "scripts" / "plugin_definitions.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    return load_script()
+    return load_script(ROOT / "scripts" / "plugin_definitions.py")
 
 
 @pytest.fixture(scope="module")

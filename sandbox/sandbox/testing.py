@@ -4,6 +4,7 @@ its Singer messages, run Meltano in this project, check that secrets stay hidden
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -102,6 +104,20 @@ def run_tap(
                     proc.kill()
                     proc.wait()
         return TapRun(proc.returncode, "".join(lines), stderr_path.read_text(), messages)
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script of the repository (a benchmark, ``scripts/*.py``) as a module, for tests
+    that call its functions; registered in ``sys.modules`` (dataclasses look it up)."""
+    relative = path.resolve().relative_to(PROJECT_ROOT).with_suffix("")
+    name = "_".join(relative.parts).replace("-", "_")  # three taps have a throughput.py
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextmanager

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from sandbox.testing import load_script
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "concurrency.py"
 
 
 def test_benchmark_runs_complete_syncs() -> None:
-    spec = importlib.util.spec_from_file_location("iredadmin_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = benchmark  # its dataclass looks its module up
-    spec.loader.exec_module(benchmark)
+    benchmark = load_script(SCRIPT)
 
     timings = benchmark.measure(domains=2, users=10, aliases=3, latency=0.001, workers=[1, 4])
     benchmark.report(timings)

@@ -4,18 +4,15 @@ records, and the tap writes the same records whatever its number of workers."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from sandbox.testing import load_script
 
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "throughput.py"
 
 
 def test_throughput_benchmark_runs_tap_and_raw_reference() -> None:
-    spec = importlib.util.spec_from_file_location("iredadmin_throughput", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_script(SCRIPT)
 
     tap, raw, calls = benchmark.measure(domains=2, users=10, aliases=2, rounds=1)
     assert raw.records > 20
