@@ -97,10 +97,12 @@ def rediffmail_scenario(rows: int) -> Scenario:
 
 def mailprotector_scenario(rows: int) -> Scenario:
     rate = rows / MP_RETENTION_HOURS / MP_ROWS_PER_ENTRY_RATE
-    app = make_app("mailprotector", volumes={102: rate}, bursts=[])
+    # The sandbox's clock stands still, so its 14 days of retention do not move between the
+    # count and the runs; the tap looks back a day further to reach the oldest entry.
+    app = make_app("mailprotector", volumes={102: rate}, bursts=[], frozen_at=time.time())
     sandbox = RunningSandbox(app).__enter__()
     truth = app.truth({"domain": ["102"]})["count"]  # all it retains; the tap reads all of it
-    settings = {"base_url": sandbox.url, "settle_delay_seconds": 0}
+    settings = {"base_url": sandbox.url, "settle_delay_seconds": 0, "retention_days": 15}
     return Scenario(
         tap="tap-mailprotector",
         schema="tap_mailprotector",

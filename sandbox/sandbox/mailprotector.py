@@ -110,6 +110,9 @@ class MailprotectorSettings:
     unstable_ties: bool = False  # equal received_at come back in a new order on every call
     extra_fields: bool = False
     clock_offset_seconds: float = 0.0  # the sandbox's "now" = real now + offset
+    # the sandbox's "now" stays at this epoch second: retention stops moving, so a count
+    # taken before a long run still holds after it (benchmarks)
+    frozen_at: float | None = None
     # subjects "Password expiry notice" served with a NUL and a lone surrogate in them
     unstorable_subjects: bool = False
 
@@ -157,6 +160,8 @@ class MailprotectorSandbox(SandboxApp):
 
     # -- knobs ------------------------------------------------------------
     def now(self) -> float:
+        if self.settings.frozen_at is not None:
+            return self.settings.frozen_at
         return time.time() + self.settings.clock_offset_seconds
 
     def caller_key(self, request: Request) -> str:

@@ -95,6 +95,17 @@ def test_ignored_filter_retention_and_indexing_delay(api):
     assert future.json(), "an ignored filter returns data even for the future"
 
 
+def test_frozen_clock_holds_retention_still(api):
+    frozen_at = time.time() - 3 * 3600
+    get = api(frozen_at=frozen_at)
+    entries = get.app.entries(102, 0, 2**62)
+    assert entries, "a frozen clock still serves the retained entries"
+    assert entries[-1]["_ms"] <= frozen_at * 1000, "nothing newer than the frozen now"
+    assert entries[0]["_ms"] >= (frozen_at - 14 * 86400) * 1000
+    time.sleep(0.05)
+    assert get.app.truth({"domain": ["102"]})["count"] == len(entries)
+
+
 def test_unstable_ties_change_order_between_calls(api):
     burst = [{"domain_id": HOT, "ago_seconds": 600, "seconds": 60, "count": 80, "tie_group": 80}]
     get = api(unstable_ties=True, bursts=burst, volumes={})
