@@ -101,9 +101,10 @@ def test_frozen_clock_holds_retention_still(api):
     entries = get.app.entries(102, 0, 2**62)
     assert entries, "a frozen clock still serves the retained entries"
     assert entries[-1]["_ms"] <= frozen_at * 1000, "nothing newer than the frozen now"
-    assert entries[0]["_ms"] >= (frozen_at - 14 * 86400) * 1000
-    time.sleep(0.05)
-    assert get.app.truth({"domain": ["102"]})["count"] == len(entries)
+    oldest_ms = entries[0]["_ms"]
+    assert (frozen_at - 14 * 86400) * 1000 <= oldest_ms < (time.time() - 14 * 86400) * 1000, (
+        "retention counts back from the frozen now, not from the real one"
+    )
 
 
 def test_unstable_ties_change_order_between_calls(api):
