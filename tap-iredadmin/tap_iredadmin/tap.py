@@ -6,7 +6,8 @@ from functools import cached_property
 
 from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
-from mailtaps_common.output import BufferedRecordsWriter
+from mailtaps_common.heap import FewerCollections
+from mailtaps_common.output import BufferedOutput
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -18,11 +19,12 @@ from .streams import STREAM_TYPES, IRedAdminStream
 from .variants import BACKENDS, ERAS
 
 
-class TapIRedAdmin(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
+class TapIRedAdmin(
+    OneLineFailures, RedactedLogs, CheckedConfig, BufferedOutput, FewerCollections, Tap
+):
     """Reads the iRedAdmin-Pro directory: domains, mailboxes, aliases, mailing lists, policies."""
 
     name = "tap-iredadmin"
-    message_writer_class = BufferedRecordsWriter  # msgspec, no flush per record
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -7,7 +7,8 @@ import warnings
 
 from mailtaps_common.cli import OneLineFailures
 from mailtaps_common.config import CheckedConfig
-from mailtaps_common.output import BufferedRecordsWriter
+from mailtaps_common.heap import FewerCollections
+from mailtaps_common.output import BufferedOutput
 from mailtaps_common.secrets import RedactedLogs
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -21,11 +22,12 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapMailprotector(OneLineFailures, RedactedLogs, CheckedConfig, Tap):
+class TapMailprotector(
+    OneLineFailures, RedactedLogs, CheckedConfig, BufferedOutput, FewerCollections, Tap
+):
     """Reads Mailprotector's domains and their message logs (one log per tenant domain)."""
 
     name = "tap-mailprotector"
-    message_writer_class = BufferedRecordsWriter  # msgspec, no flush per record
 
     config_jsonschema = th.PropertiesList(
         th.Property(

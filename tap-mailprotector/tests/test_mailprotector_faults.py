@@ -198,4 +198,6 @@ def test_fields_deselected_in_the_catalog_are_left_out(mailprotector):
     assert logs
     assert all("subject" not in record for record in logs)
     assert all("score" not in (record.get("score") or {}) for record in logs)
-    assert all(record["sender"] and record["received_at"] for record in logs)
+    # The other fields stay (the sandbox sends a null sender now and then, as bounces do).
+    assert all("sender" in record and record["received_at"] for record in logs)
+    assert any(record["sender"] for record in logs)

@@ -15,6 +15,7 @@ import msgspec
 import requests
 from mailtaps_common.keys import KeyedRecords
 from mailtaps_common.progress import Progress
+from mailtaps_common.selection import WholeRecords
 from mailtaps_common.text import StorableText, may_hold_unstorable
 from singer_sdk import Stream
 from singer_sdk import typing as th
@@ -164,7 +165,7 @@ class ReportWindowsStream(RediffMailStream):
         yield {"window_start": record["window_start"], "window_end": record["window_end"]}
 
 
-class ReportStream(KeyedRecords, StorableText, Stream):
+class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
     """A report's rows from the window its parent just read."""
 
     parent_stream_type = ReportWindowsStream
