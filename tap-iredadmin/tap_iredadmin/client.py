@@ -9,7 +9,6 @@ bounded worker pool.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -23,6 +22,7 @@ from urllib.parse import quote
 import backoff
 import requests
 import urllib3
+from mailtaps_common.parsing import parse_json
 from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
 from mailtaps_common.secrets import redact
 from mailtaps_common.text import may_hold_unstorable
@@ -590,7 +590,7 @@ def _check_transport(response: requests.Response) -> tuple[str | None, Any]:
     if response.status_code != 200:
         return None, None
     try:
-        return None, json.loads(response.content)
+        return None, parse_json(response.content)
     except ValueError:
         kind = response.headers.get("Content-Type", "?").split(";")[0]
         return (

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import parse_qs, urlsplit
 
-import msgspec
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.parsing import parse_json
 from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.selection import WholeRecords
@@ -83,22 +83,15 @@ def iso(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-_decode_json = msgspec.json.Decoder().decode
-
-
 def body_of(response: requests.Response) -> t.Any:
-    """The response's JSON, parsed once per response (``response.json()`` parses again
-    on every call). msgspec gives the same values as ``json`` (integers exact); what it
-    refuses and ``json`` reads (lone surrogates, NaN, out-of-range numbers) goes to
-    ``json``. Raises ``ValueError`` when the body is not JSON."""
+    """The response's JSON (:func:`~mailtaps_common.parsing.parse_json`), parsed once
+    per response (``response.json()`` parses again on every call). Raises
+    ``ValueError`` when the body is not JSON."""
     try:
         return response.parsed_body  # type: ignore[attr-defined]
     except AttributeError:
         pass
-    try:
-        body = _decode_json(response.content)
-    except msgspec.DecodeError:
-        body = json.loads(response.content)
+    body = parse_json(response.content)
     response.parsed_body = body  # type: ignore[attr-defined]
     return body
 

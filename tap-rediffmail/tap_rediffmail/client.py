@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 import requests
 from mailtaps_common.keys import KeyedRecords
+from mailtaps_common.parsing import parse_json
 from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -361,18 +362,9 @@ def _python_reads_utf8(body: bytes) -> bool:
 
 
 def read_row(row: Any) -> Any:
-    """A report row as Python objects, parsed here if it was only skimmed: by msgspec,
-    which gives what ``json.loads`` gives for what it accepts, faster; what it refuses
-    and Python reads (numbers out of float range, encoded lone surrogates) by ``json``."""
-    if not isinstance(row, msgspec.Raw):
-        return row
-    try:
-        return _decode_row(row)
-    except msgspec.DecodeError:
-        return json.loads(bytes(row))
-
-
-_decode_row = msgspec.json.Decoder().decode
+    """A report row as Python objects, parsed here
+    (:func:`~mailtaps_common.parsing.parse_json`) if it was only skimmed."""
+    return parse_json(row) if isinstance(row, msgspec.Raw) else row
 
 
 def _json_or_none(response: requests.Response) -> Any:
