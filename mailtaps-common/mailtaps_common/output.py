@@ -19,10 +19,11 @@ the messages are the same.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder, serialize_jsonl
 from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib import Message, RecordMessage, StateMessage
@@ -47,6 +48,23 @@ class BufferedRecordsWriter(MsgSpecWriter):
         sys.stdout.buffer.write(self.format_message(message))
         if not isinstance(message, RecordMessage):
             sys.stdout.flush()
+
+    def write_record(
+        self, stream: str, record: dict[str, Any], version: int | None, time_extracted: datetime
+    ) -> None:
+        """The RECORD message the SDK would write for these fields, byte for byte (same
+        keys in the same order, the same encoder), without building it as an object
+        first (:class:`~mailtaps_common.selection.WholeRecords`)."""
+        line = bytearray(b'{"type":"RECORD","stream":')
+        encoder.encode_into(stream, line, -1)
+        line += b',"record":'
+        encoder.encode_into(record, line, -1)
+        if version is not None:
+            line += b',"version":%d' % version
+        line += b',"time_extracted":'
+        encoder.encode_into(time_extracted, line, -1)
+        line += b"}\n"
+        sys.stdout.buffer.write(line)
 
 
 class EncodedStateWriter(StateWriter):

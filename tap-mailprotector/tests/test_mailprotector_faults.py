@@ -201,3 +201,20 @@ def test_fields_deselected_in_the_catalog_are_left_out(mailprotector):
     # The other fields stay (the sandbox sends a null sender now and then, as bounces do).
     assert all("sender" in record and record["received_at"] for record in logs)
     assert any(record["sender"] for record in logs)
+
+
+def test_stream_maps_apply_to_every_record(mailprotector):
+    """Records go straight to the writer only without maps: a configured map still
+    applies (the SDK's own path), to every record."""
+    mp = mailprotector(volumes={102: 200.0})
+    sender_domain = "(sender or '@').split('@')[1]"
+    maps = {"domain_logs": {"subject": "__NULL__", "sender_domain": sender_domain}}
+    run = mp.run(mp.config(stream_maps=maps))
+    assert run.returncode == 0, run.stderr[-2000:]
+    logs = run.records("domain_logs")
+    mp.assert_complete([record["id"] for record in logs], 102, mp.bookmarks(run.last_state)[102])
+    assert all("subject" not in record for record in logs)
+    assert all(
+        record["sender_domain"] == (record["sender"] or "@").split("@")[1] for record in logs
+    )
+    assert any(record["sender_domain"] for record in logs)
