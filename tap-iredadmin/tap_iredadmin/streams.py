@@ -373,35 +373,39 @@ class Conformer:
     def __init__(self, schema: dict[str, Any]) -> None:
         properties = schema["properties"]
         self.columns = [
-            (name, _normaliser(prop)) for name, prop in properties.items() if name != "extra"
+            (name, *_normaliser(prop)) for name, prop in properties.items() if name != "extra"
         ]
-        self.known = frozenset(name for name, _ in self.columns)
+        self.known = frozenset(name for name, _, _ in self.columns)
         self.has_extra = "extra" in properties
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         get = row.get
         record = {}
-        for name, normalise in self.columns:
+        for name, normalise, typed in self.columns:
             value = get(name)
-            record[name] = value if value is None or normalise is None else normalise(value)
+            if value is None or normalise is None or value.__class__ is typed:
+                record[name] = value
+            else:
+                record[name] = normalise(value)
         if self.has_extra:
             known = self.known
             record["extra"] = {key: value for key, value in row.items() if key not in known}
         return record
 
 
-def _normaliser(prop: dict[str, Any]) -> Normaliser | None:
-    """The function giving a value of ``prop`` its type (None: kept as it is)."""
+def _normaliser(prop: dict[str, Any]) -> tuple[Normaliser | None, type | None]:
+    """The function giving a value of ``prop`` its type (None: kept as it is), and the
+    Python type of a value it would return unchanged (most values already have it)."""
     types = prop.get("type", [])
     if prop.get("format") == "date-time":
-        return to_datetime
+        return to_datetime, None
     if "boolean" in types:
-        return to_bool
+        return to_bool, bool
     if "integer" in types:
-        return to_int
+        return to_int, int
     if "string" in types:
-        return _to_str
-    return None
+        return _to_str, str
+    return None, None
 
 
 def _to_str(value: Any) -> str:
