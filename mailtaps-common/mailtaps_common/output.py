@@ -22,7 +22,6 @@ import sys
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder, serialize_jsonl
 from singer_sdk.helpers._state import StateWriter
 from singer_sdk.helpers.types import TapState
@@ -30,8 +29,6 @@ from singer_sdk.singerlib import Message, RecordMessage, StateMessage
 from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
-
-_encode_state = msgspec.json.Encoder().encode
 
 
 class BufferedRecordsWriter(MsgSpecWriter):
@@ -77,7 +74,7 @@ class EncodedStateWriter(StateWriter):
 
     @override
     def write_state(self, state: TapState) -> None:
-        encoded = _encode_state(state)
+        encoded = encoder.encode(state)  # the SDK writer's encoder: anything it writes
         if encoded != self._last_encoded:
             self._message_writer.write_message(StateMessage(value=state))
             self._last_encoded = encoded

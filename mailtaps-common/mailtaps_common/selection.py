@@ -9,7 +9,7 @@ a record but hand it to the stream maps, so this skips the walk in that case.
 When, besides, no stream map or flattening is configured, the record goes straight
 to the writer (:meth:`~mailtaps_common.output.BufferedRecordsWriter.write_record`)
 as the same bytes the SDK would write, without a message object per record
-(another tenth). With any property deselected, or with conformance on, the SDK's
+(a few percent more). With any property deselected, or with conformance on, the SDK's
 own path runs.
 """
 
