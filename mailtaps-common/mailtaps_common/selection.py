@@ -34,30 +34,32 @@ class WholeRecords(StreamMixin):
     the catalog selects every property and the stream does its own typing."""
 
     @cached_property
-    def _selects_every_property(self) -> bool:
-        return all(self.mask.values())
+    def _records_whole(self) -> bool:
+        """Nothing to deselect or conform: the stream types its own records and the
+        catalog selects every property."""
+        return self.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.NONE and all(self.mask.values())
 
     @cached_property
-    def _written_directly(self) -> bool:
-        """Whether records go straight to the writer: nothing to deselect or conform,
-        the stream's own name and no map or flattening, and the taps' writer."""
+    def _direct_writer(self) -> BufferedRecordsWriter | None:
+        """The writer records go straight to: whole records, the stream's own name and
+        no map or flattening, and the taps' writer. None: the SDK's path."""
         maps = self.stream_maps
-        return (
-            self.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.NONE
-            and self._selects_every_property
+        writer = self._tap.message_writer
+        direct = (
+            self._records_whole
             and len(maps) == 1
             and type(maps[0]) is SameRecordTransform
             and not maps[0].flattening_enabled
             and maps[0].stream_alias == self.name
-            and isinstance(self._tap.message_writer, BufferedRecordsWriter)
         )
+        return writer if direct and isinstance(writer, BufferedRecordsWriter) else None
 
     @override
     def _write_record_message(self, record: dict[str, Any]) -> None:
-        if not self._written_directly:
+        writer = self._direct_writer
+        if writer is None:
             super()._write_record_message(record)
             return
-        writer: BufferedRecordsWriter = self._tap.message_writer  # type: ignore[assignment]  # checked above
         writer.write_record(self.name, record, self._stream_version, utc_now())
         self.state_manager.is_flushed = False  # as the SDK's method does
 
@@ -65,10 +67,7 @@ class WholeRecords(StreamMixin):
     def _generate_record_messages(
         self, record: dict[str, Any]
     ) -> Generator[singer.RecordMessage, None, None]:
-        if (
-            self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
-            or not self._selects_every_property
-        ):
+        if not self._records_whole:
             yield from super()._generate_record_messages(record)
             return
         for stream_map in self.stream_maps:
