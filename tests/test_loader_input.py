@@ -1,0 +1,107 @@
+"""The loader as ``meltano.yml`` ships it (target-postgres reading its input with the SDK's
+msgspec reader, through ``loaders/target-postgres-preflight``) stores exactly what stock
+target-postgres stores from the same Singer lines: the faster reader changes no value."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.usefixtures("meltano_installed")
+
+LOADER_BIN = Path(__file__).parents[1] / ".meltano/loaders/target-postgres/venv/bin"
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "count": {"type": ["integer", "null"]},
+        "amount": {"type": ["number", "null"]},
+        "text": {"type": ["string", "null"]},
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "flag": {"type": ["boolean", "null"]},
+        "extra": {"type": ["object", "null"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+}
+
+# Lines as a tap writes them, values chosen where two JSON parsers could disagree.
+RECORDS = [
+    '{"id": 1, "count": 9223372036854775807, "amount": 0.1, "text": "plain", '
+    '"at": "2026-11-15T00:00:00+00:00", "flag": true, "extra": {"a": 1}, "tags": ["x"]}',
+    '{"id": 2, "count": -9223372036854775808, "amount": 1e-7, "text": "caf\\u00e9 \\u2603 '
+    '\\ud83d\\ude00 \\"quoted\\" back\\\\slash\\ttab\\nline", "at": "2026-11-15T23:59:59.999999Z", '
+    '"flag": false, "extra": {"nested": {"deep": [1, 2.5, null, "s"]}}, "tags": []}',
+    '{"id": 3, "count": 0, "amount": 12345678901234.5678, "text": "ünïcödé raw ☃", '
+    '"at": "2026-11-15T05:30:00+05:30", "flag": null, '
+    '"extra": {"big": 123456789012345678901234567890}, "tags": null}',
+    '{"id": 4, "count": null, "amount": -0.0, "text": "", "at": null, "flag": null, '
+    '"extra": null, "tags": ["a", "b"]}',
+    '{"id": 5, "count": 1, "amount": 3.0e2, "text": null, "at": "2026-11-15T10:00:00", '
+    '"flag": true, "extra": {"dup": 1, "dup": 2}, "tags": ["\\u0041"]}',
+]
+
+
+def singer_input() -> bytes:
+    lines = [
+        json.dumps(
+            {"type": "SCHEMA", "stream": "odd_values", "schema": SCHEMA, "key_properties": ["id"]}
+        )
+    ]
+    lines += [
+        f'{{"type": "RECORD", "stream": "odd_values", "record": {record}}}' for record in RECORDS
+    ]
+    lines.append('{"type": "STATE", "value": {"bookmarks": {"odd_values": {"done": true}}}}')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load(executable: str, config: dict[str, object], tmp_path: Path) -> list[str]:
+    """The STATE lines the loader wrote after loading ``singer_input()``."""
+    config_file = tmp_path / f"{executable}.json"
+    config_file.write_text(json.dumps(config))
+    result = subprocess.run(
+        [LOADER_BIN / executable, "--config", config_file],
+        input=singer_input(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    return result.stdout.decode().splitlines()
+
+
+def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server, tmp_path):
+    database = postgres_server.create_database("loader_input")
+    connection = {
+        "host": postgres_server.host,
+        "port": postgres_server.port,
+        "user": postgres_server.user,
+        "password": postgres_server.password,
+        "database": database,
+        "use_copy": True,
+        "validate_records": False,
+    }
+    stock_state = load("target-postgres", connection | {"default_target_schema": "stock"}, tmp_path)
+    shipped_state = load(
+        "target-postgres-preflight", connection | {"default_target_schema": "shipped"}, tmp_path
+    )
+    assert shipped_state == stock_state == ['{"bookmarks": {"odd_values": {"done": true}}}']
+
+    columns = "id, count, amount, text, at, flag, extra, tags"
+    with psycopg.connect(postgres_server.dsn(database)) as conn:
+        stock = conn.execute(f"SELECT {columns} FROM stock.odd_values ORDER BY id").fetchall()  # noqa: S608
+        shipped = conn.execute(f"SELECT {columns} FROM shipped.odd_values ORDER BY id").fetchall()  # noqa: S608
+        types = conn.execute(
+            "SELECT table_schema, column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'odd_values' ORDER BY ordinal_position"
+        ).fetchall()
+    assert len(stock) == len(RECORDS)
+    assert shipped == stock
+    column_types = {schema: [] for schema in ("stock", "shipped")}
+    for schema, column, data_type in types:
+        column_types[schema].append((column, data_type))
+    assert column_types["shipped"] == column_types["stock"]
