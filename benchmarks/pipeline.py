@@ -6,10 +6,13 @@ the loader settings ``meltano.yml`` ships and with the settings it shipped befor
 a fresh database. Checks that every run landed exactly the sandbox's truth (no row lost, no key
 twice), then loads the same rows with ``psql \\copy`` into an equivalent table (same columns,
 same primary key) as the reference. Prints rows/s, the ratio to the old settings and the ratio
-to ``\\copy``. ``--batch`` adds tap | target without Meltano, RECORD against BATCH messages
-(jsonl, gzip), with the shipped loader settings.
+to ``\\copy``. The loader as shipped is target-postgres through
+``loaders/target-postgres-preflight``, whose changes also speed up the old settings; ``--piped``
+adds tap | loader without Meltano, which can run stock target-postgres as well: stock with the
+old settings (the pipeline as it was), stock with the shipped settings, the shipped loader,
+and the shipped loader reading BATCH messages (jsonl, gzip).
 
-    uv run --frozen python benchmarks/pipeline.py [--rows 200000] [--taps rediffmail]
+    uv run --frozen python benchmarks/pipeline.py [--rows 200000] [--taps rediffmail] [--piped]
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class Scenario:
     expected: dict[str, int]  # table -> rows the sandbox says exist
     keys: dict[str, str]  # table -> primary key column
     env: dict[str, str]  # Meltano settings pointing the tap at the sandbox
-    tap_config: dict[str, Any]  # the same settings as a tap config file (for --batch)
+    tap_config: dict[str, Any]  # the same settings as a tap config file (for --piped)
 
 
 def rediffmail_scenario(rows: int) -> Scenario:
@@ -214,22 +217,41 @@ def meltano_run(
     return Result(label, warehouse.check_landed(database, scenario), seconds, cpu), database
 
 
-def piped_run(warehouse: Warehouse, scenario: Scenario, label: str, batch: bool) -> Result:
-    """tap | target-postgres without Meltano, the plugins Meltano installed, the shipped
-    loader settings; with ``batch`` the tap writes BATCH messages (jsonl, gzip)."""
+@dataclass
+class PipedRun:
+    """tap | loader without Meltano: which executable of the loader's plugin, which settings
+    over the shipped ones, and whether the tap writes BATCH messages (jsonl, gzip)."""
+
+    label: str
+    executable: str
+    loader: dict[str, str]
+    batch: bool = False
+
+
+PIPED_RUNS = (
+    PipedRun("tap | stock target-postgres, settings before", "target-postgres", OLD_LOADER),
+    PipedRun("tap | stock target-postgres, settings now", "target-postgres", {}),
+    PipedRun("tap | loader as shipped", "target-postgres-preflight", {}),
+    PipedRun("tap | loader as shipped, BATCH jsonl.gz", "target-postgres-preflight", {}, True),
+)
+
+
+def piped_run(warehouse: Warehouse, scenario: Scenario, run: PipedRun) -> Result:
+    """One full load by ``run`` into a fresh database, with the plugins Meltano installed."""
     database = warehouse.fresh_database()
     plugins = PROJECT_ROOT / ".meltano"
     tap_bin = plugins / "extractors" / scenario.tap / "venv" / "bin" / scenario.tap
-    target_bin = plugins / "loaders" / "target-postgres" / "venv" / "bin" / "target-postgres"
+    target_bin = plugins / "loaders" / "target-postgres" / "venv" / "bin" / run.executable
     with tempfile.TemporaryDirectory() as tmp:
         tap_config = dict(scenario.tap_config)
-        if batch:
+        if run.batch:
             tap_config["batch_config"] = {
                 "encoding": {"format": "jsonl", "compression": "gzip"},
                 "storage": {"root": f"file://{tmp}", "prefix": "batch-"},
             }
         target_config = {
             **shipped_loader_settings(),
+            **run.loader,
             "host": warehouse.server.host,
             "port": warehouse.server.port,
             "user": warehouse.server.user,
@@ -255,9 +277,9 @@ def piped_run(warehouse: Warehouse, scenario: Scenario, label: str, batch: bool)
             )
         seconds, cpu = time.perf_counter() - began, children_cpu() - cpu
         if tap.returncode or target.returncode:
-            sys.exit(f"{label}: tap exited {tap.returncode}, target {target.returncode}\n"
+            sys.exit(f"{run.label}: tap exited {tap.returncode}, target {target.returncode}\n"
                      f"{target.stderr.decode()[-3000:]}")  # fmt: skip
-    return Result(label, warehouse.check_landed(database, scenario), seconds, cpu)
+    return Result(run.label, warehouse.check_landed(database, scenario), seconds, cpu)
 
 
 def children_cpu() -> float:
@@ -291,7 +313,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000, help="rows per log tap")
     parser.add_argument("--taps", default="rediffmail,mailprotector")
     parser.add_argument("--rounds", type=int, default=1, help="alternations of the settings")
-    parser.add_argument("--batch", action="store_true", help="also tap | target, BATCH vs RECORD")
+    parser.add_argument("--piped", action="store_true", help="also tap | loader, no Meltano")
     args = parser.parse_args()
     scenarios: dict[str, Callable[[int], Scenario]] = {
         "rediffmail": rediffmail_scenario,
@@ -310,10 +332,9 @@ def main() -> None:
                         runs[label].append(result)
                         print(f"  {scenario.tap} {label}: {result.rate:,.0f} rows/s", flush=True)
                 reference = warehouse.copy_reference(database, scenario)
-                if args.batch:
-                    for label, batch in (("tap | target, RECORD", False),
-                                         ("tap | target, BATCH jsonl.gz", True)):  # fmt: skip
-                        runs[label] = [piped_run(warehouse, scenario, label, batch)]
+                if args.piped:
+                    for run in PIPED_RUNS:
+                        runs[run.label] = [piped_run(warehouse, scenario, run)]
                 report(scenario.tap, runs, reference)
             finally:
                 scenario.sandbox.stop()

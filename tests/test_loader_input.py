@@ -1,6 +1,7 @@
-"""The loader as ``meltano.yml`` ships it (target-postgres reading its input with the SDK's
-msgspec reader, through ``loaders/target-postgres-preflight``) stores exactly what stock
-target-postgres stores from the same Singer lines: the faster reader changes no value."""
+"""The loader as ``meltano.yml`` ships it (target-postgres through
+``loaders/target-postgres-preflight``: msgspec input read ahead by a thread, batches merged by
+update then insert) stores exactly what stock target-postgres stores from the same Singer
+lines, loaded once and then again with changed and repeated keys: no change alters a row."""
 
 from __future__ import annotations
 
@@ -46,26 +47,43 @@ RECORDS = [
 ]
 
 
-def singer_input() -> bytes:
+# A second load: changed rows, a key twice in one batch (the last record wins), a new key.
+RELOADED = [
+    '{"id": 2, "count": 7, "amount": 2.5, "text": "changed", "at": null, "flag": true, '
+    '"extra": null, "tags": ["y"]}',
+    '{"id": 6, "count": 1, "amount": null, "text": "first", "at": null, "flag": null, '
+    '"extra": null, "tags": null}',
+    '{"id": 6, "count": 2, "amount": null, "text": "second", "at": null, "flag": null, '
+    '"extra": null, "tags": null}',
+    '{"id": 3, "count": null, "amount": null, "text": null, "at": null, "flag": null, '
+    '"extra": null, "tags": null}',
+    '{"id": 7, "count": 3, "amount": 1, "text": "new", "at": "2026-11-16T00:00:00Z", '
+    '"flag": false, "extra": {}, "tags": []}',
+]
+
+
+def singer_input(records: list[str]) -> bytes:
     lines = [
         json.dumps(
             {"type": "SCHEMA", "stream": "odd_values", "schema": SCHEMA, "key_properties": ["id"]}
         )
     ]
     lines += [
-        f'{{"type": "RECORD", "stream": "odd_values", "record": {record}}}' for record in RECORDS
+        f'{{"type": "RECORD", "stream": "odd_values", "record": {record}}}' for record in records
     ]
     lines.append('{"type": "STATE", "value": {"bookmarks": {"odd_values": {"done": true}}}}')
     return ("\n".join(lines) + "\n").encode()
 
 
-def load(executable: str, config: dict[str, object], tmp_path: Path) -> list[str]:
-    """The STATE lines the loader wrote after loading ``singer_input()``."""
+def load(
+    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
+) -> list[str]:
+    """The STATE lines the loader wrote after loading ``records``."""
     config_file = tmp_path / f"{executable}.json"
     config_file.write_text(json.dumps(config))
     result = subprocess.run(
         [LOADER_BIN / executable, "--config", config_file],
-        input=singer_input(),
+        input=singer_input(records),
         capture_output=True,
         timeout=120,
         check=False,
@@ -84,12 +102,19 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
         "database": database,
         "use_copy": True,
         "validate_records": False,
+        "batch_size_rows": 2,  # keys meet again across batches as well as within one
     }
-    stock_state = load("target-postgres", connection | {"default_target_schema": "stock"}, tmp_path)
-    shipped_state = load(
-        "target-postgres-preflight", connection | {"default_target_schema": "shipped"}, tmp_path
-    )
-    assert shipped_state == stock_state == ['{"bookmarks": {"odd_values": {"done": true}}}']
+    for records in (RECORDS, RELOADED):
+        stock_state = load(
+            "target-postgres", connection | {"default_target_schema": "stock"}, records, tmp_path
+        )
+        shipped_state = load(
+            "target-postgres-preflight",
+            connection | {"default_target_schema": "shipped"},
+            records,
+            tmp_path,
+        )
+        assert shipped_state == stock_state == ['{"bookmarks": {"odd_values": {"done": true}}}']
 
     columns = "id, count, amount, text, at, flag, extra, tags"
     with psycopg.connect(postgres_server.dsn(database)) as conn:
@@ -99,7 +124,9 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
             "SELECT table_schema, column_name, data_type FROM information_schema.columns "
             "WHERE table_name = 'odd_values' ORDER BY ordinal_position"
         ).fetchall()
-    assert len(stock) == len(RECORDS)
+    assert [row[0] for row in stock] == [1, 2, 3, 4, 5, 6, 7]
+    assert stock[1][3] == "changed"
+    assert stock[5][3] == "second"
     assert shipped == stock
     column_types = {schema: [] for schema in ("stock", "shipped")}
     for schema, column, data_type in types:
