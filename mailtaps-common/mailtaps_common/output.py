@@ -1,12 +1,16 @@
-"""How the taps write Singer messages: msgspec, stdout flushed at each message that
-is not a RECORD, and STATE never deep-copied.
+"""How the taps write Singer messages: msgspec, RECORDs gathered into 64 KiB writes,
+stdout flushed at each message that is not a RECORD, and STATE never deep-copied.
 
 The SDK's msgspec writer flushes stdout after every message: one system call per
-record. Here RECORDs fill the buffer and every other message (SCHEMA, STATE,
-ACTIVATE_VERSION, BATCH) flushes it, so a STATE never waits in the buffer and is
-never visible before the records it covers (the stream keeps its order). A tap
-killed mid-run loses only buffered records no STATE has covered yet, which the
-next run reads again.
+record. Here RECORDs are gathered in the writer's own buffer and written to stdout
+64 KiB at a time, whatever buffering stdout has (``PYTHONUNBUFFERED=1``, common in
+container images, makes it write each record on its own otherwise), and every other
+message (SCHEMA, STATE, ACTIVATE_VERSION, BATCH) writes out what is gathered and
+flushes, so a STATE never waits in a buffer and is never visible before the records
+it covers (the stream keeps its order). Each stream's sync ends with a STATE (the
+SDK writes its last one, or the state writer flushes when it did not change), and the
+process writes what is left when it exits. A tap killed mid-run loses only buffered
+records no STATE has covered yet, which the next run reads again.
 
 For each STATE the SDK deep-copies the whole state twice: once to turn the message
 into a dict (``dataclasses.asdict``), once to remember what it last wrote.
@@ -18,6 +22,8 @@ the messages are the same.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import sys
 from datetime import datetime
 from typing import Any
@@ -30,9 +36,15 @@ from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
 
+RECORD_BUFFER_BYTES = 1 << 16
+
 
 class BufferedRecordsWriter(MsgSpecWriter):
     """The taps' message writer (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gathered = bytearray()
 
     @override
     def serialize_message(self, message: Message) -> bytearray:
@@ -42,9 +54,11 @@ class BufferedRecordsWriter(MsgSpecWriter):
 
     @override
     def write_message(self, message: Message) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
+        self._gathered += self.format_message(message)
         if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
+            self.flush()
+        elif len(self._gathered) >= RECORD_BUFFER_BYTES:
+            self._write_gathered()
 
     def write_record(
         self, stream: str, record: dict[str, Any], version: int | None, time_extracted: datetime
@@ -52,16 +66,33 @@ class BufferedRecordsWriter(MsgSpecWriter):
         """The RECORD message the SDK would write for these fields, byte for byte (same
         keys in the same order, the same encoder), without building it as an object
         first (:class:`~mailtaps_common.selection.WholeRecords`)."""
-        line = bytearray(b'{"type":"RECORD","stream":')
-        encoder.encode_into(stream, line, -1)
-        line += b',"record":'
-        encoder.encode_into(record, line, -1)
-        if version is not None:
-            line += b',"version":%d' % version
-        line += b',"time_extracted":'
-        encoder.encode_into(time_extracted, line, -1)
-        line += b"}\n"
-        sys.stdout.buffer.write(line)
+        line = self._gathered
+        start = len(line)
+        try:
+            line += b'{"type":"RECORD","stream":'
+            encoder.encode_into(stream, line, -1)
+            line += b',"record":'
+            encoder.encode_into(record, line, -1)
+            if version is not None:
+                line += b',"version":%d' % version
+            line += b',"time_extracted":'
+            encoder.encode_into(time_extracted, line, -1)
+            line += b"}\n"
+        except BaseException:
+            del line[start:]  # never half a line on stdout
+            raise
+        if len(line) >= RECORD_BUFFER_BYTES:
+            self._write_gathered()
+
+    def flush(self) -> None:
+        """Write out the gathered records and flush stdout."""
+        self._write_gathered()
+        sys.stdout.flush()
+
+    def _write_gathered(self) -> None:
+        if self._gathered:
+            sys.stdout.buffer.write(self._gathered)
+            self._gathered.clear()
 
 
 class EncodedStateWriter(StateWriter):
@@ -78,6 +109,8 @@ class EncodedStateWriter(StateWriter):
         if encoded != self._last_encoded:
             self._message_writer.write_message(StateMessage(value=state))
             self._last_encoded = encoded
+        elif isinstance(self._message_writer, BufferedRecordsWriter):
+            self._message_writer.flush()  # the records the unchanged state covers
 
 
 class BufferedOutput(TapMixin):
@@ -88,3 +121,11 @@ class BufferedOutput(TapMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._state_writer = EncodedStateWriter(self.message_writer)
+        if isinstance(self.message_writer, BufferedRecordsWriter):
+            atexit.register(_flush_at_exit, self.message_writer)
+
+
+def _flush_at_exit(writer: BufferedRecordsWriter) -> None:
+    """Records written after the last STATE (a failed run), unless stdout is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        writer.flush()
