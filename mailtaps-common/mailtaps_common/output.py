@@ -90,9 +90,15 @@ class BufferedRecordsWriter(MsgSpecWriter):
         sys.stdout.flush()
 
     def _write_gathered(self) -> None:
-        if self._gathered:
-            sys.stdout.buffer.write(self._gathered)
-            self._gathered.clear()
+        """Write out all that is gathered. Unbuffered, stdout is a raw file whose write
+        may take part of it (a signal during a write to a pipe), so it goes on until all
+        is taken."""
+        out = sys.stdout.buffer
+        taken = 0
+        with memoryview(self._gathered) as gathered:
+            while taken < len(gathered):
+                taken += out.write(gathered[taken:]) or 0
+        self._gathered.clear()
 
 
 class EncodedStateWriter(StateWriter):

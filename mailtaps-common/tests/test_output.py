@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -119,6 +120,36 @@ def test_records_are_written_64_kib_at_a_time() -> None:
     assert 64 * 1024 <= len(written) < len(out.value)
     assert written.endswith(b"}\n")  # whole lines only
     assert len(out.value.splitlines()) == 2000
+
+
+class ShortWrites(io.RawIOBase):
+    """A raw stdout that takes at most 1,000 bytes per write, as a pipe may when a signal
+    interrupts a write (stdout is raw with ``PYTHONUNBUFFERED=1``)."""
+
+    def __init__(self) -> None:
+        self.taken = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        part = bytes(data[:1000])
+        self.taken += part
+        return len(part)
+
+
+def test_records_are_written_whole_when_stdout_takes_part_of_each_write() -> None:
+    raw = ShortWrites()
+    stdout, sys.stdout = sys.stdout, io.TextIOWrapper(raw, write_through=True)  # type: ignore[arg-type]  # a raw file, as with PYTHONUNBUFFERED
+    try:
+        writer = BufferedRecordsWriter()
+        for n in range(2000):
+            writer.write_record("s", {"id": n, "pad": "x" * 40}, None, EXTRACTED)
+        writer.flush()
+    finally:
+        sys.stdout = stdout
+    lines = bytes(raw.taken).splitlines()
+    assert [json.loads(line)["record"]["id"] for line in lines] == list(range(2000))
 
 
 def test_a_record_that_cannot_be_encoded_leaves_no_partial_line() -> None:
