@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
+
 TRANSIENT_FAULTS = ("http_500", "http_502", "http_503", "timeout", "html", "truncated", "reset")
 
 
@@ -95,7 +97,7 @@ class Response:
     @classmethod
     def json(cls, payload: Any, status: int = 200, **headers: str) -> Response:
         try:
-            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            body = msgspec.json.encode(payload)
         except UnicodeEncodeError:  # a lone surrogate: served as its JSON escape
             body = json.dumps(payload).encode("ascii")
         return cls(status, body, {"Content-Type": "application/json; charset=utf-8", **headers})
