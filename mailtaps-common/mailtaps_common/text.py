@@ -23,17 +23,20 @@ from mailtaps_common.bases import StreamMixin
 
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# JSON escapes of NUL and of surrogates, raw NUL, and the UTF-8-style encoding of a
-# surrogate (0xED 0xA0..0xBF; 0xED also starts some valid characters, which then
-# only cost a walk).
-_SUSPECT_BYTES = (b"\\u0000", b"\\ud", b"\\uD", b"\x00", b"\xed")
+# Raw NUL and the UTF-8-style encoding of a surrogate (0xED 0xA0..0xBF; 0xED also
+# starts some valid characters, which then only cost a walk), then JSON escapes of NUL
+# and of surrogates, looked for only when the body has a backslash at all: one-byte
+# searches are a hundred times faster than these (0.01 ms against 0.6 ms per MB).
+_SUSPECT_ESCAPES = (b"\\u0000", b"\\ud", b"\\uD")
 
 T = TypeVar("T")
 
 
 def may_hold_unstorable(body: bytes) -> bool:
     """Whether a raw answer may contain NUL or a lone surrogate once parsed."""
-    return any(marker in body for marker in _SUSPECT_BYTES)
+    if b"\x00" in body or b"\xed" in body:
+        return True
+    return b"\\" in body and any(escape in body for escape in _SUSPECT_ESCAPES)
 
 
 def replace_unstorable(value: T) -> tuple[T, int]:

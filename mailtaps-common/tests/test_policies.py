@@ -134,7 +134,17 @@ def test_nul_and_lone_surrogates_become_replacement_characters_everywhere():
     json.dumps(cleaned, ensure_ascii=False).encode("utf-8")  # storable
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"s": "\\u0000"}', b'{"s": "\\ud800"}', b'{"s": "a\\uDC00"}', b'{"s": "\x00"}',
+     b'{"s": "\xed\xa0\x80"}', b'{"s": "\\"\\n", "t": "\\u0000"}'],
+)  # fmt: skip
+def test_each_form_of_an_unstorable_character_is_suspected(raw):
+    assert text.may_hold_unstorable(raw)
+
+
 def test_clean_answers_are_not_walked():
+    assert not text.may_hold_unstorable(b'{"s": "\\"quoted\\" \\n \\u00e9 \\/"}')
     assert not text.may_hold_unstorable(
         json.dumps({"s": "Réunion 🚚"}, ensure_ascii=False).encode()
     )
