@@ -91,13 +91,13 @@ class PeakRSS(threading.Thread):
 def count_records(stream: BinaryIO) -> int:
     """Lines starting ``{"type":"RECORD"``, counted in large chunks (cheap for the reader)."""
     count = 0
-    tail = b""
-    keep = len(RECORD_PREFIX) + 1
+    tail = b"\n"  # the first line counts as if a line ended before it
+    # One byte short of a whole b"\n" + RECORD_PREFIX: a match across two chunks is
+    # counted once, and one already counted in the last chunk is not counted again.
+    keep = len(RECORD_PREFIX)
     while chunk := stream.read(1 << 20):
         data = tail + chunk
         count += data.count(b"\n" + RECORD_PREFIX)
-        if not tail and data.startswith(RECORD_PREFIX):
-            count += 1
         tail = data[-keep:]
     return count
 
