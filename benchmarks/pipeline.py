@@ -42,7 +42,8 @@ from sandbox import RunningSandbox, make_app
 
 BEFORE, NOW = "loader as meltano.yml had it", "loader as meltano.yml has it"
 # What meltano.yml shipped before issue 9 (10,000 is the SDK's default batch size).
-OLD_LOADER = {"validate_records": "true", "use_copy": "false", "batch_size_rows": "10000"}
+OLD_LOADER_CONFIG = {"validate_records": True, "use_copy": False, "batch_size_rows": 10000}
+OLD_LOADER = {name: json.dumps(value) for name, value in OLD_LOADER_CONFIG.items()}  # as env
 REDIFF_START = datetime(2026, 11, 15, tzinfo=UTC)
 REDIFF_HOURS = 24
 REDIFF_ROWS_PER_MAIL = 3.45  # recipients per mail in the sandbox's generator, resends included
@@ -224,12 +225,12 @@ class PipedRun:
 
     label: str
     executable: str
-    loader: dict[str, str]
+    loader: dict[str, Any]  # config file values
     batch: bool = False
 
 
 PIPED_RUNS = (
-    PipedRun("tap | stock target-postgres, settings before", "target-postgres", OLD_LOADER),
+    PipedRun("tap | stock target-postgres, settings before", "target-postgres", OLD_LOADER_CONFIG),
     PipedRun("tap | stock target-postgres, settings now", "target-postgres", {}),
     PipedRun("tap | loader as shipped", "target-postgres-preflight", {}),
     PipedRun("tap | loader as shipped, BATCH jsonl.gz", "target-postgres-preflight", {}, True),
