@@ -229,27 +229,34 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
         timed_counts: dict[bytes, int] = {}
         untimed_counts = self.untimed_counts(window)
         outside = 0
+        names = tuple(self.declared)
+        # The key's hash begins with the domain, the report and the scope (empty for rows
+        # with a time, the UTC day for rows without), the same for every row of a window.
+        prefix = f"{bounds['domain']}\x1f{self.name}\x1f"
+        timed_key = hashlib.sha256(f"{prefix}\x1f".encode())
+        untimed_key = hashlib.sha256(f"{prefix}{key_cell(window.start)}\x1f".encode())
         for item in rows:  # each row parsed, typed and emitted before the next
             row = self.storable(read_row(item), suspect=self._suspect)
             record = self.to_record(row, bounds, utc_times)
-            odd = record["extra"] or {}  # a declared value of another type, verbatim
-            identity = canonical_json(
-                {name: odd.get(name, record.get(name)) for name in self.declared}
-            )
+            odd = record["extra"]  # a declared value of another type, verbatim
+            if odd:
+                identity = canonical_json({name: odd.get(name, record.get(name)) for name in names})
+            else:
+                identity = canonical_json(dict(zip(names, map(record.get, names), strict=True)))
             if record.get("date_time_utc"):
                 if not record["window_start"] <= record["date_time_utc"] < record["window_end"]:
                     outside += 1
                 occurrence = timed_counts.get(identity, 0)
                 timed_counts[identity] = occurrence + 1
-                scope = ""
+                key = timed_key.copy()
             else:
                 counter = hashlib.sha256(identity).hexdigest()[:16]
                 occurrence = untimed_counts.get(counter, 0)
                 untimed_counts[counter] = occurrence + 1
-                scope = str(key_cell(window.start))
-            prefix = f"{record['domain']}\x1f{self.name}\x1f{scope}\x1f".encode()
-            digest = hashlib.sha256(prefix + identity + f"\x1f{occurrence}".encode())
-            record["record_key"] = digest.hexdigest()[:32]
+                key = untimed_key.copy()
+            key.update(identity)
+            key.update(b"\x1f%d" % occurrence)
+            record["record_key"] = key.hexdigest()[:32]
             yield record
         if outside and not self._warned_outside:
             self._warned_outside = True
