@@ -21,8 +21,8 @@ compares):
 - Each batch is merged into its table by updating the rows already there, then inserting the
   others (:func:`update_then_insert`), instead of inserting and then updating every match.
 
-With all three, ``meltano run`` into PostgreSQL loads about a fifth more rows per second
-(``benchmarks/pipeline.py``).
+The reader saves about 15 % of the loader's CPU; the other two add 12-23 % more rows per
+second to ``meltano run`` into PostgreSQL (``benchmarks/pipeline.py``).
 """
 
 from __future__ import annotations
