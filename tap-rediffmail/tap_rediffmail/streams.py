@@ -238,11 +238,10 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
         for item in rows:  # each row parsed, typed and emitted before the next
             row = self.storable(read_row(item), suspect=self._suspect)
             record = self.to_record(row, bounds, utc_times)
-            odd = record["extra"]  # a declared value of another type, verbatim
-            if odd:
-                identity = canonical_json({name: odd.get(name, record.get(name)) for name in names})
-            else:
-                identity = canonical_json(dict(zip(names, map(record.get, names), strict=True)))
+            fields = dict(zip(names, map(record.get, names), strict=True))
+            if odd := record["extra"]:  # a declared value of another type, verbatim
+                fields.update({name: odd[name] for name in names if name in odd})
+            identity = canonical_json(fields)
             if record.get("date_time_utc"):
                 if not record["window_start"] <= record["date_time_utc"] < record["window_end"]:
                     outside += 1
