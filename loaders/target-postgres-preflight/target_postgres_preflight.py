@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
 
 CONNECTION_SETTINGS = ("host", "port", "user", "password", "database")
+READ_BYTES = 1 << 20
+READ_AHEAD_CHUNKS = 64  # at most 64 MiB read ahead
 
 
 def missing_settings(argv: list[str]) -> list[str]:
@@ -143,10 +145,6 @@ class ReadAheadLines:
             yield from lines
         if tail:
             yield tail
-
-
-READ_BYTES = 1 << 20
-READ_AHEAD_CHUNKS = 64  # at most 64 MiB read ahead
 
 
 def update_then_insert(

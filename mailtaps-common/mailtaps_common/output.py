@@ -66,22 +66,22 @@ class BufferedRecordsWriter(MsgSpecWriter):
         """The RECORD message the SDK would write for these fields, byte for byte (same
         keys in the same order, the same encoder), without building it as an object
         first (:class:`~mailtaps_common.selection.WholeRecords`)."""
-        line = self._gathered
-        start = len(line)
+        gathered = self._gathered
+        start = len(gathered)
         try:
-            line += b'{"type":"RECORD","stream":'
-            encoder.encode_into(stream, line, -1)
-            line += b',"record":'
-            encoder.encode_into(record, line, -1)
+            gathered += b'{"type":"RECORD","stream":'
+            encoder.encode_into(stream, gathered, -1)
+            gathered += b',"record":'
+            encoder.encode_into(record, gathered, -1)
             if version is not None:
-                line += b',"version":%d' % version
-            line += b',"time_extracted":'
-            encoder.encode_into(time_extracted, line, -1)
-            line += b"}\n"
+                gathered += b',"version":%d' % version
+            gathered += b',"time_extracted":'
+            encoder.encode_into(time_extracted, gathered, -1)
+            gathered += b"}\n"
         except BaseException:
-            del line[start:]  # never half a line on stdout
+            del gathered[start:]  # never half a line on stdout
             raise
-        if len(line) >= RECORD_BUFFER_BYTES:
+        if len(gathered) >= RECORD_BUFFER_BYTES:
             self._write_gathered()
 
     def flush(self) -> None:
