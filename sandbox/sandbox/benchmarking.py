@@ -41,19 +41,32 @@ class Timing:
 
 
 def run_counted(cmd: list[str], env: dict[str, str] | None = None) -> Timing:
-    """Run ``cmd``, count the RECORD lines it writes, and return its time and peak RSS."""
+    """Run ``cmd``, count the RECORD lines it writes, and return its time and peak RSS.
+
+    The lines are counted by a process of their own (:func:`counter_main`), as a target
+    would read them: counted here, the reads would wait for the GIL while the sandbox,
+    in this process, answers a call, and the process writing would stall on a full pipe.
+    """
+    read_end, write_end = os.pipe()
+    counter = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.benchmarking", "--count"],
+        stdin=read_end, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    os.close(read_end)
+    assert counter.stdout is not None
+    if counter.stdout.readline() != "ready\n":  # imported: it reads as soon as lines come
+        sys.exit("the benchmark's record counter did not start")
     with tempfile.TemporaryFile() as errors:  # a file: a full stderr pipe would stall
         began = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=errors, env={**os.environ, **(env or {})}
+            cmd, stdout=write_end, stderr=errors, env={**os.environ, **(env or {})}
         )
-        assert proc.stdout is not None
+        os.close(write_end)
         peak = PeakRSS(proc.pid)
         peak.start()
-        records = count_records(proc.stdout)
-        proc.stdout.close()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+        records = int(counter.communicate()[0])
         seconds = time.perf_counter() - began
         peak.join()
         if proc.returncode:
@@ -177,3 +190,14 @@ def report(label: str, tap: Timing, raw: Timing) -> str:
         f"CPU: tap {tap.cpu_seconds:.1f} s, raw {raw.cpu_seconds:.1f} s; "
         f"peak RSS: tap {tap.peak_rss_mb:,.0f} MB, raw {raw.peak_rss_mb:,.0f} MB"
     )
+
+
+def counter_main() -> None:
+    """``python -m sandbox.benchmarking --count``: say ready, then print how many
+    RECORD lines stdin holds."""
+    print("ready", flush=True)
+    print(count_records(sys.stdin.buffer))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--count"]:
+    counter_main()
