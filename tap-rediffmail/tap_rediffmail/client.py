@@ -9,8 +9,10 @@ import base64
 import codecs
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import cached_property
 from http import HTTPStatus
@@ -175,6 +177,60 @@ class Pacer:
         self._last_end = time.monotonic()
 
 
+class CallAheadSession(requests.Session):
+    """A session that can send the next request before it is asked to.
+
+    The API has no paging: the tap asks for a window, writes its rows, then asks for
+    the next one, so each answer's wait added to the run. Sent ahead, in a thread,
+    while the rows are written, the call overlaps them; the answer's body is read
+    only when the request is sent for real, so no second body is held meanwhile
+    (it waits in the socket). The thread is a daemon: a run that fails meanwhile does
+    not wait for the call to end.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ahead: tuple[requests.PreparedRequest, Future[requests.Response]] | None = None
+
+    def send_ahead(self, request: requests.PreparedRequest, pacer: Pacer, **kwargs: Any) -> None:
+        """Send ``request`` now, paced, in a thread; ``kwargs`` as for ``send``."""
+        answer: Future[requests.Response] = Future()
+
+        def call() -> None:
+            try:
+                with pacer:
+                    answer.set_result(requests.Session.send(self, request, stream=True, **kwargs))
+            except BaseException as exc:  # raised where the answer is taken
+                answer.set_exception(exc)
+
+        threading.Thread(target=call, daemon=True).start()
+        self._ahead = (request, answer)
+
+    def sent_ahead(self, request: requests.PreparedRequest) -> bool:
+        """Whether ``request`` was sent ahead; waits for a call ahead to end, so
+        that calls never overlap, and forgets one that was another request."""
+        if self._ahead is None:
+            return False
+        ahead, answer = self._ahead
+        answer.exception()  # waits
+        if (ahead.method, ahead.url, ahead.body) == (request.method, request.url, request.body):
+            return True
+        self._ahead = None
+        return False
+
+    @override
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """The answer of the call sent ahead, if it was this request; else sent now."""
+        if not self.sent_ahead(request):
+            return super().send(request, **kwargs)
+        assert self._ahead is not None
+        answer, self._ahead = self._ahead[1], None
+        response = answer.result()
+        if not kwargs.get("stream"):
+            _ = response.content  # read now, as ``requests`` does
+        return response
+
+
 class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
     """Base for the stream that calls ``/logs/get``."""
 
@@ -201,8 +257,12 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
 
     @property
     @override
-    def requests_session(self) -> requests.Session:
-        session = super().requests_session
+    def requests_session(self) -> CallAheadSession:
+        return self.call_ahead_session
+
+    @cached_property
+    def call_ahead_session(self) -> CallAheadSession:
+        session = CallAheadSession()
         session.verify = bool(self.config["verify_tls"])
         return session
 
@@ -224,13 +284,25 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
     def request_decorator(
         self, func: Callable[..., requests.Response]
     ) -> Callable[..., requests.Response]:
-        """Pace every attempt, retries included; the retry rules are the shared ones."""
+        """Pace every attempt, retries included (a call sent ahead was paced when it
+        was sent); the retry rules are the shared ones."""
 
-        def paced(*args: Any, **kwargs: Any) -> requests.Response:
+        def paced(request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            if self.requests_session.sent_ahead(request):
+                return func(request, context)
             with self.pacer:
-                return func(*args, **kwargs)
+                return func(request, context)
 
         return super().request_decorator(paced)
+
+    def call_ahead(self, window: Window) -> None:
+        """Send the call for ``window`` now (see :class:`CallAheadSession`)."""
+        self.requests_session.send_ahead(
+            self.authenticator(self.prepare_request(None, window)),
+            self.pacer,
+            timeout=self.timeout,
+            allow_redirects=self.allow_redirects,
+        )
 
     @override
     def response_error_message(self, response: requests.Response) -> str:

@@ -142,6 +142,9 @@ class ReportWindowsStream(RediffMailStream):
         previous = self.stream_state.get("key_counts", {})
         key_counts = {k: v for k, v in previous.items() if k == str(window.start)}
         self.stream_state["key_counts"] = key_counts
+        following = self.planner.current
+        if following is not None and self.ABORT_AT_RECORD_COUNT is None:  # --test: one call
+            self.call_ahead(following)
         suspect = may_hold_unstorable(response.content)
         for child in self.child_streams:
             assert isinstance(child, ReportStream)  # the children are the two reports
