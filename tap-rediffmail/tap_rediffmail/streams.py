@@ -232,7 +232,6 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
         timed_counts: dict[bytes, int] = {}
         untimed_counts = self.untimed_counts(window)
         outside = 0
-        names = tuple(self.declared)
         # The key's hash begins with the domain, the report and the scope (empty for rows
         # with a time, the UTC day for rows without), the same for every row of a window.
         prefix = f"{bounds['domain']}\x1f{self.name}\x1f"
@@ -240,10 +239,7 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
         untimed_key = hashlib.sha256(f"{prefix}{key_cell(window.start)}\x1f".encode())
         for item in rows:  # each row parsed, typed and emitted before the next
             row = self.storable(read_row(item), suspect=self._suspect)
-            record = self.to_record(row, bounds, utc_times)
-            fields = dict(zip(names, map(record.get, names), strict=True))
-            if odd := record["extra"]:  # a declared value of another type, verbatim
-                fields.update({name: odd[name] for name in names if name in odd})
+            record, fields = self.to_record(row, bounds, utc_times)
             identity = canonical_json(fields)
             if record.get("date_time_utc"):
                 if not record["window_start"] <= record["date_time_utc"] < record["window_end"]:
@@ -270,35 +266,43 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
 
     def to_record(
         self, row: dict[str, Any], bounds: dict[str, str], utc_times: dict[str, str | None]
-    ) -> dict[str, Any]:
-        """The row typed as the schema says; what does not fit goes to ``extra``."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The row typed as the schema says (what does not fit goes to ``extra``), and
+        its declared fields as the key reads them: typed, or verbatim where they did
+        not fit."""
         record: dict[str, Any] = dict(bounds)
+        fields = dict(self.unset_fields)
         extra: dict[str, Any] = {}
         for name, value in row.items():
             kind = self.declared.get(name)
             if kind is None:
                 extra[name] = value
-            elif value is None:
-                record[name] = [] if kind == "names" else None
+                continue
+            if value is None:
+                typed = [] if kind == "names" else None
             elif kind == "integer":
-                number = _as_int(value)
-                record[name] = number
-                if number is None:
-                    extra[name] = value
+                typed = _as_int(value)
             elif kind == "names":
-                names = _as_names(value)
-                record[name] = names
-                if names is None:
-                    extra[name] = value
+                typed = _as_names(value)
             else:
-                record[name] = value if isinstance(value, str) else json.dumps(value)
+                typed = value if isinstance(value, str) else json.dumps(value)
+            record[name] = typed
+            if typed is None and value is not None:
+                extra[name] = fields[name] = value
+            else:
+                fields[name] = typed
         text = record.get("date_time")
         if isinstance(text, str):
             if text not in utc_times:
                 utc_times[text] = self.utc_time(text)
             record["date_time_utc"] = utc_times[text]
         record["extra"] = extra or None
-        return record
+        return record, fields
+
+    @cached_property
+    def unset_fields(self) -> dict[str, None]:
+        """Every declared field, as the key reads one the row does not have."""
+        return dict.fromkeys(self.declared)
 
     def utc_time(self, text: str) -> str | None:
         try:
