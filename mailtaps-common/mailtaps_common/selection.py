@@ -11,16 +11,20 @@ to the writer (:meth:`~mailtaps_common.output.BufferedRecordsWriter.write_record
 as the same bytes the SDK would write, without a message object per record
 (a few percent more). With any property deselected, or with conformance on, the SDK's
 own path runs.
+
+And for each record of a stream without child streams the SDK makes a child
+context (a copy of the record) to sync no children with; here it makes none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from functools import cached_property
 from typing import Any
 
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.types import Context
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
@@ -79,3 +83,11 @@ class WholeRecords(StreamMixin):
                     version=self._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[Context | None]:
+        if not self.child_streams:
+            return ()
+        return super().generate_child_contexts(record, context)
