@@ -340,15 +340,14 @@ def _unless_gone(fetch: Callable[[str], dict[str, Any]], account: str) -> dict[s
 
 def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
     """Service flags into ``services``; the login and quota objects into columns."""
-    flat: dict[str, Any] = {}
+    columns, flags = _user_layout(tuple(row))
+    flat = {key: row[key] for key in columns}
     services: dict[str, bool | None] = {}
-    for key, value in row.items():
-        if key.startswith("enable"):
-            # to_bool's own quick case, inline: 19 flags on every mailbox
-            quick = value.__class__ is int and 0 <= value <= 1
-            services[key[len("enable") :]] = value == 1 if quick else to_bool(value)
-        elif key not in ("last_login", "used_quota"):
-            flat[key] = value
+    for key, service in flags:
+        value = row[key]
+        # to_bool's own quick case, inline: 19 flags on every mailbox
+        quick = value.__class__ is int and 0 <= value <= 1
+        services[service] = value == 1 if quick else to_bool(value)
     flat["services"] = services
     last_login = row.get("last_login")
     if isinstance(last_login, dict):
@@ -359,6 +358,19 @@ def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
         flat["used_quota_bytes"] = used_quota.get("bytes")
         flat["used_quota_messages"] = used_quota.get("messages")
     return flat
+
+
+@lru_cache(maxsize=64)  # every mailbox of a server has the same columns
+def _user_layout(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Of a mailbox's columns: those kept as they are, and the ``enable<service>``
+    flags with their service names (the login and quota objects are neither)."""
+    columns = tuple(
+        key
+        for key in keys
+        if not key.startswith("enable") and key not in ("last_login", "used_quota")
+    )
+    flags = tuple((key, key.removeprefix("enable")) for key in keys if key.startswith("enable"))
+    return columns, flags
 
 
 # -- types -----------------------------------------------------------------
