@@ -24,8 +24,8 @@ from typing import Any
 
 from singer_sdk import singerlib as singer
 from singer_sdk.helpers._util import utc_now
-from singer_sdk.helpers.types import Context
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 

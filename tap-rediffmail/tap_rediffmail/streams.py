@@ -271,13 +271,14 @@ class ReportStream(KeyedRecords, StorableText, WholeRecords, Stream):
         its declared fields as the key reads them: typed, or verbatim where they did
         not fit."""
         record: dict[str, Any] = dict(bounds)
-        fields = dict(self.unset_fields)
+        fields: dict[str, Any] = dict(self.unset_fields)
         extra: dict[str, Any] = {}
         for name, value in row.items():
             kind = self.declared.get(name)
             if kind is None:
                 extra[name] = value
                 continue
+            typed: Any
             if value is None:
                 typed = [] if kind == "names" else None
             elif kind == "integer":
