@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +36,7 @@ from . import variants
 from .variants import ERAS, Variant
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 R = TypeVar("R")
 
 SESSION_LOST = "LOGIN_REQUIRED"
@@ -144,6 +146,52 @@ def account_path(account: str) -> str:
     return quote(account, safe="@")
 
 
+class ReadAhead(Iterable[Row]):
+    """A stream's rows read by a thread before the stream's turn comes.
+
+    The SDK syncs one stream after the other: 50,000 mailboxes take the one core
+    (typing and writing them) while the worker pool idles, then 1,000 alias details
+    keep the pool waiting on the server while the core idles. With workers, the
+    streams after the one being written are read ahead, so their calls go through
+    the pool meanwhile (20 ms per call: x5.6 -> x6.9 faster than one worker). At most
+    ``READ_AHEAD_ROWS`` rows wait per stream, handed over in chunks (a hand-over per
+    row would cost more than it saves). A failure is raised where the rows are
+    taken, after the rows read before it, in the stream they belong to. The thread is
+    a daemon: a run that fails meanwhile does not wait for it.
+    """
+
+    CHUNK_ROWS = 250
+    READ_AHEAD_ROWS = 10_000
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self._chunks: queue.Queue[list[Row] | BaseException | None] = queue.Queue(
+            self.READ_AHEAD_ROWS // self.CHUNK_ROWS
+        )
+        threading.Thread(target=self._read, args=(rows,), daemon=True).start()
+
+    def _read(self, rows: Iterable[Row]) -> None:
+        chunk: list[Row] = []
+        try:
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) == self.CHUNK_ROWS:
+                    self._chunks.put(chunk)
+                    chunk = []
+        except BaseException as exc:  # raised where the rows are taken, after those read
+            self._chunks.put(chunk)
+            self._chunks.put(exc)
+        else:
+            self._chunks.put(chunk)
+            self._chunks.put(None)
+
+    @override
+    def __iter__(self) -> Iterator[Row]:
+        while (chunk := self._chunks.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield from chunk
+
+
 class IRedAdminClient:
     """The run's logged-in session with iRedAdmin-Pro.
 
@@ -189,7 +237,11 @@ class IRedAdminClient:
         self._http.headers["Accept"] = "application/json"
         self._cookie: str | None = None
         self._login_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = (
+            ThreadPoolExecutor(self.max_workers, thread_name_prefix="iredadmin")
+            if self.max_workers > 1
+            else None
+        )  # no thread starts before the first call: streams read ahead share it
         self._domains: dict[str, dict[str, Any]] | None = None
         # Set once any answer may hold NUL or a lone surrogate: from then on the
         # streams check their rows (mailtaps_common.text).
@@ -356,11 +408,9 @@ class IRedAdminClient:
         At most ``4 * max_workers`` calls are in flight, so memory stays flat
         and a consumer that stops early leaves little work behind.
         """
-        if self.max_workers == 1:
+        if self._pool is None:
             yield from map(fn, items)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="iredadmin")
         pending: deque[Future[R]] = deque()
         try:
             for item in items:

@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from .client import ApiError, IRedAdminClient
+from .client import ApiError, IRedAdminClient, ReadAhead
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -54,6 +54,7 @@ class IRedAdminStream(KeyedRecords, StorableText, WholeRecords, Stream):
         super().__init__(*args, **kwargs)
         self._finished = False
         self._skipped: list[str] = []
+        self._read_ahead: ReadAhead[dict[str, Any]] | None = None
 
     @property
     def api(self) -> IRedAdminClient:
@@ -63,10 +64,21 @@ class IRedAdminStream(KeyedRecords, StorableText, WholeRecords, Stream):
         """The stream's rows as the API gives them."""
         raise NotImplementedError
 
+    def read_ahead(self) -> None:
+        """Start reading the rows now, before the stream's turn (see ReadAhead)."""
+        if self._read_ahead is None:
+            self._read_ahead = ReadAhead(self.read())
+
     @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
+        if self.api.max_workers > 1:  # one worker: one call at a time, so no reading ahead
+            self.api.domains()  # logged in and the server's variant known, once, first
+            streams = list(self._tap.streams.values())
+            for later in streams[streams.index(self) + 1 :]:  # calls overlap these records
+                if later.selected and isinstance(later, IRedAdminStream):
+                    later.read_ahead()
         conform = self._conformer
-        for row in self.read():
+        for row in self._read_ahead or self.read():
             yield conform(self.storable(row, suspect=self.api.unstorable_seen))
         self._finished = True
         if self._stream_version is not None:  # set by the SDK when the messages are on

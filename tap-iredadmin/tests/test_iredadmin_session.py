@@ -30,16 +30,16 @@ def test_one_login_shared_by_all_streams_and_workers(iredadmin: Any, backend: st
 
 
 @pytest.mark.parametrize(
-    ("after_calls", "workers", "redirected"),
-    # call 40 is a policy call (LOGIN_REQUIRED); with one worker call 5 is the
-    # first alias detail call, which answers 303 to the login page
-    [(40, 4, False), (5, 1, True)],
-    ids=["login-required", "redirect-to-login"],
+    ("redirect_prefixes", "workers", "redirected"),
+    # Every session is dropped after 40 calls, mid-run with any call order; the calls
+    # then answer LOGIN_REQUIRED, or 303 to the login page (prefixes that redirect).
+    [([], 4, False), (["/api/"], 1, True), (["/api/"], 8, True)],
+    ids=["login-required", "redirect-to-login", "redirect-to-login-workers"],
 )
 def test_session_expiring_mid_run_completes_with_full_data(
-    iredadmin: Any, after_calls: int, workers: int, redirected: bool
+    iredadmin: Any, redirect_prefixes: list[str], workers: int, redirected: bool
 ) -> None:
-    ira = iredadmin(expire_sessions_after_calls=after_calls)
+    ira = iredadmin(expire_sessions_after_calls=40, redirect_prefixes=redirect_prefixes)
     run = ira.run(max_workers=workers, user_details=True, user_policies=True)
     assert_complete(ira, run)
     assert ira.calls("/login") == 2
