@@ -27,6 +27,7 @@ from mailtaps_common.secrets import redact
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
 if TYPE_CHECKING:
@@ -296,9 +297,17 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
         return super().request_decorator(paced)
 
     def call_ahead(self, window: Window) -> None:
-        """Send the call for ``window`` now (see :class:`CallAheadSession`)."""
+        """Send the call for ``window`` now (see :class:`CallAheadSession`), built as the
+        SDK builds each call of its loop, so that the SDK's own request matches it."""
+        request = self.get_http_request(
+            page=PageContext(stream_context=None, next_page_token=window)
+        )
+        prepared = self.build_prepared_request(
+            method=request.method, url=request.url, params=request.encode_params(),
+            headers=request.headers, data=request.data,
+        )  # fmt: skip
         self.requests_session.send_ahead(
-            self.authenticator(self.prepare_request(None, window)),
+            self.authenticator(prepared),
             self.pacer,
             timeout=self.timeout,
             allow_redirects=self.allow_redirects,
