@@ -3,12 +3,15 @@ per window all the same, the answer the one asked for, failures where they are t
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
 import time
 
 import pytest
 import requests
 from rediffmail_support import assert_matches_truth, records_of
+from sandbox.testing import BIN
 from tap_rediffmail.client import CallAheadSession, Pacer, encode_password
 
 ONE_DAY = "2026-11-11T00:00:00+00:00"
@@ -90,3 +93,27 @@ def test_a_failed_call_ahead_is_retried_and_the_run_is_complete(rediff):
     calls = env.app.api_calls("/logs/get")
     assert [c.fault for c in calls if c.fault] == ["reset", "timeout", "truncated"]
     assert len(calls) == len(run.records("report_windows")) + 3
+
+
+def test_a_target_gone_while_a_call_is_sent_ahead_ends_the_run_at_once(rediff, tmp_path):
+    env = rediff(mails_per_hour=20000)  # a window's rows overfill the pipe
+    env.app.faults.timeout_seconds = 60
+    env.app.faults.fail_next = ["ok", "timeout"]  # the call sent ahead hangs for a minute
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(env.config(end_date=ONE_DAY, window_minutes=60, request_timeout=120))
+    )
+    tap = subprocess.Popen(
+        [str(BIN / "tap-rediffmail"), "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert tap.stdout is not None
+    while b'"type":"RECORD","stream":"outbound' not in tap.stdout.readline():
+        pass
+    tap.stdout.close()  # the target went away
+    try:
+        assert tap.wait(timeout=30) != 0, "the run ended without waiting for the call"
+    finally:
+        tap.kill()
+        tap.wait()
+    assert [call.fault for call in env.app.api_calls("/logs/get")] == [None, "timeout"]
