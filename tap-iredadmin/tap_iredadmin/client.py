@@ -405,8 +405,9 @@ class IRedAdminClient:
     def map_ordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``fn`` over ``items`` on the worker pool, results in input order.
 
-        At most ``4 * max_workers`` calls are in flight, so memory stays flat
-        and a consumer that stops early leaves little work behind.
+        At most ``4 * max_workers`` calls per caller are queued or running (streams
+        read ahead are callers too; the pool runs ``max_workers`` at once), so memory
+        stays flat and a consumer that stops early leaves little work behind.
         """
         if self._pool is None:
             yield from map(fn, items)
