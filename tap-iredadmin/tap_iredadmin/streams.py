@@ -462,21 +462,29 @@ def to_int(value: Any) -> int | None:
 
 
 def to_datetime(value: Any) -> str | None:
-    """Naive UTC ISO strings and epoch seconds as ISO 8601 with offset; 0, empty
-    and MySQL zero dates are none."""
+    """Naive UTC ISO strings and epoch seconds as ISO 8601 with offset; 0, empty,
+    MySQL zero dates and epochs past year 9999 (milliseconds, say) are none."""
     if value.__class__ is str:
         return _text_to_datetime(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).isoformat() if value > 0 else None
+        if not 0 < value <= LAST_EPOCH_SECOND:  # NaN fails this too
+            return None
+        return datetime.fromtimestamp(value, UTC).isoformat()
     return _text_to_datetime(str(value))
+
+
+LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
 
 
 @lru_cache(maxsize=4096)  # the same few dates (never-bumped, never-expiring) on every row
 def _text_to_datetime(value: str) -> str | None:
     try:
-        parsed = datetime.fromisoformat(value.strip().replace(" ", "T"))
+        parsed = datetime.fromisoformat(value)  # either separator; most values as they are
     except ValueError:
-        return None
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        return parsed.isoformat() + "+00:00"  # as UTC would print it, a third of the time
     return parsed.isoformat()

@@ -147,3 +147,31 @@ def test_numbers_sent_as_strings_are_typed(iredadmin: Any) -> None:
         assert users[mail]["active"] is bool(source["active"])
         assert users[mail]["services"]["smtp"] is bool(source["enablesmtp"])
     assert all(isinstance(r["id"], int) for r in run.records("mailing_lists"))
+
+
+def test_odd_dates_become_null_and_the_rest_iso_utc(iredadmin: Any) -> None:
+    """Dates as servers write them: naive text (either separator, padded), with an
+    offset, MySQL zero dates, epoch seconds, epoch milliseconds (past year 9999) and
+    non-numbers. None of them ends the run; what is no date is null."""
+    ira = iredadmin()
+    ira.app.update_user(
+        "anna.kowalski@example.com",
+        created=" 2024-02-29 23:59:58 ",
+        modified="0000-00-00 00:00:00",
+        expired="2024-03-01T10:00:00+02:00",
+        passwordlastchange="yesterday",
+        last_login={"imap": 1706356440, "pop3": 1706356440123, "lda": float("inf")},
+    )
+    ira.app.update_user("postmaster@example.com", created="2023-01-01T12:35:47.250000")
+    run = ira.run()
+    assert run.returncode == 0, run.stderr[-2000:]
+    users = {r["username"]: r for r in run.records("users")}
+    anna = users["anna.kowalski@example.com"]
+    assert anna["created"] == "2024-02-29T23:59:58+00:00"
+    assert anna["modified"] is None
+    assert anna["expired"] == "2024-03-01T10:00:00+02:00"
+    assert anna["passwordlastchange"] is None
+    assert anna["last_login_imap"] == "2024-01-27T11:54:00+00:00"
+    assert anna["last_login_pop3"] is None
+    assert anna["last_login_lda"] is None
+    assert users["postmaster@example.com"]["created"] == "2023-01-01T12:35:47.250000+00:00"
