@@ -59,6 +59,9 @@ RELOADED = [
     '"extra": null, "tags": null}',
     '{"id": 7, "count": 3, "amount": 1, "text": "new", "at": "2026-11-16T00:00:00Z", '
     '"flag": false, "extra": {}, "tags": []}',
+    # A column the schema lacks: the shipped loader leaves such a record to the SDK's walk.
+    '{"id": 8, "count": 4, "amount": 2, "text": "surplus", "at": "2026-11-16 08:00:00", '
+    '"flag": true, "extra": null, "tags": null, "surplus": "not in the schema"}',
 ]
 
 
@@ -124,7 +127,7 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
             "SELECT table_schema, column_name, data_type FROM information_schema.columns "
             "WHERE table_name = 'odd_values' ORDER BY ordinal_position"
         ).fetchall()
-    assert [row[0] for row in stock] == [1, 2, 3, 4, 5, 6, 7]
+    assert [row[0] for row in stock] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert stock[1][3] == "changed"
     assert stock[5][3] == "second"
     assert shipped == stock
@@ -132,3 +135,34 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
     for schema, column, data_type in types:
         column_types[schema].append((column, data_type))
     assert column_types["shipped"] == column_types["stock"]
+
+
+def test_an_invalid_date_is_refused_as_stock_target_postgres_refuses_it(postgres_server, tmp_path):
+    """The shipped loader parses dates without the SDK's walk only while they parse; an
+    invalid one goes to the SDK, which refuses it (its default treatment) as in stock."""
+    database = postgres_server.create_database("loader_bad_date")
+    config = {
+        "host": postgres_server.host,
+        "port": postgres_server.port,
+        "user": postgres_server.user,
+        "password": postgres_server.password,
+        "database": database,
+        "use_copy": True,
+        "validate_records": False,
+    }
+    bad = [*RECORDS[:1], RECORDS[1].replace("2026-11-15T23:59:59.999999Z", "2026-13-45T99:00:00")]
+    errors = {}
+    for executable in ("target-postgres", "target-postgres-preflight"):
+        config_file = tmp_path / f"{executable}.json"
+        config_file.write_text(json.dumps(config | {"default_target_schema": executable[-5:]}))
+        result = subprocess.run(
+            [LOADER_BIN / executable, "--config", config_file],
+            input=singer_input(bad),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode != 0, executable
+        errors[executable] = result.stderr.decode().strip().splitlines()[-1]
+    assert "2026-13-45T99:00:00" in errors["target-postgres"]
+    assert errors["target-postgres-preflight"] == errors["target-postgres"]
