@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -78,26 +79,9 @@ def singer_input(records: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def load(
-    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
-) -> list[str]:
-    """The STATE lines the loader wrote after loading ``records``."""
-    config_file = tmp_path / f"{executable}.json"
-    config_file.write_text(json.dumps(config))
-    result = subprocess.run(
-        [LOADER_BIN / executable, "--config", config_file],
-        input=singer_input(records),
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr.decode()[-3000:]
-    return result.stdout.decode().splitlines()
-
-
-def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server, tmp_path):
-    database = postgres_server.create_database("loader_input")
-    connection = {
+def loader_config(postgres_server: Any, database: str) -> dict[str, object]:
+    """The connection and the shipped loader settings that matter here."""
+    return {
         "host": postgres_server.host,
         "port": postgres_server.port,
         "user": postgres_server.user,
@@ -105,8 +89,36 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
         "database": database,
         "use_copy": True,
         "validate_records": False,
-        "batch_size_rows": 2,  # keys meet again across batches as well as within one
     }
+
+
+def run_loader(
+    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
+) -> subprocess.CompletedProcess[bytes]:
+    config_file = tmp_path / f"{executable}.json"
+    config_file.write_text(json.dumps(config))
+    return subprocess.run(
+        [LOADER_BIN / executable, "--config", config_file],
+        input=singer_input(records),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def load(
+    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
+) -> list[str]:
+    """The STATE lines the loader wrote after loading ``records``."""
+    result = run_loader(executable, config, records, tmp_path)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    return result.stdout.decode().splitlines()
+
+
+def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server, tmp_path):
+    database = postgres_server.create_database("loader_input")
+    connection = loader_config(postgres_server, database)
+    connection["batch_size_rows"] = 2  # keys meet again across batches as well as within one
     for records in (RECORDS, RELOADED):
         stock_state = load(
             "target-postgres", connection | {"default_target_schema": "stock"}, records, tmp_path
@@ -140,28 +152,14 @@ def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server
 def test_an_invalid_date_is_refused_as_stock_target_postgres_refuses_it(postgres_server, tmp_path):
     """The shipped loader parses dates without the SDK's walk only while they parse; an
     invalid one goes to the SDK, which refuses it (its default treatment) as in stock."""
-    database = postgres_server.create_database("loader_bad_date")
-    config = {
-        "host": postgres_server.host,
-        "port": postgres_server.port,
-        "user": postgres_server.user,
-        "password": postgres_server.password,
-        "database": database,
-        "use_copy": True,
-        "validate_records": False,
-    }
+    config = loader_config(postgres_server, postgres_server.create_database("loader_bad_date"))
     bad = [*RECORDS[:1], RECORDS[1].replace("2026-11-15T23:59:59.999999Z", "2026-13-45T99:00:00")]
     errors = {}
-    for executable in ("target-postgres", "target-postgres-preflight"):
-        config_file = tmp_path / f"{executable}.json"
-        config_file.write_text(json.dumps(config | {"default_target_schema": executable[-5:]}))
-        result = subprocess.run(
-            [LOADER_BIN / executable, "--config", config_file],
-            input=singer_input(bad),
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+    for executable, schema in (
+        ("target-postgres", "stock"),
+        ("target-postgres-preflight", "shipped"),
+    ):
+        result = run_loader(executable, config | {"default_target_schema": schema}, bad, tmp_path)
         assert result.returncode != 0, executable
         errors[executable] = result.stderr.decode().strip().splitlines()[-1]
     assert "2026-13-45T99:00:00" in errors["target-postgres"]

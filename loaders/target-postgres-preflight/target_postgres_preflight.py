@@ -98,8 +98,11 @@ def run_loader() -> None:
     from target_postgres.sinks import PostgresSink
     from target_postgres.target import TargetPostgres
 
-    parsers = {"date-time": datetime_fromisoformat, "date": date_fromisoformat}
-    parsers["time"] = time_fromisoformat
+    parsers = {
+        "date-time": datetime_fromisoformat,
+        "date": date_fromisoformat,
+        "time": time_fromisoformat,
+    }
 
     class ReadAheadMsgSpecReader(MsgSpecReader):
         @property

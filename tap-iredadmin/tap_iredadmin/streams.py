@@ -461,6 +461,9 @@ def to_int(value: Any) -> int | None:
         return None
 
 
+LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
+
+
 def to_datetime(value: Any) -> str | None:
     """Naive UTC ISO strings and epoch seconds as ISO 8601 with offset; 0, empty,
     MySQL zero dates and epochs past year 9999 (milliseconds, say) are none."""
@@ -473,9 +476,6 @@ def to_datetime(value: Any) -> str | None:
     return _text_to_datetime(str(value))
 
 
-LAST_EPOCH_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last a datetime holds
-
-
 @lru_cache(maxsize=4096)  # the same few dates (never-bumped, never-expiring) on every row
 def _text_to_datetime(value: str) -> str | None:
     try:
@@ -486,5 +486,5 @@ def _text_to_datetime(value: str) -> str | None:
         except ValueError:
             return None
     if parsed.tzinfo is None:
-        return parsed.isoformat() + "+00:00"  # as UTC would print it, a third of the time
+        return parsed.isoformat() + "+00:00"  # what replace(tzinfo=UTC) would print, cheaper
     return parsed.isoformat()
