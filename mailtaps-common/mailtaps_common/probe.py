@@ -83,7 +83,7 @@ def transport_cause(exc: BaseException, url: str, timeout: float | None = None) 
     parts = urlsplit(url)
     host = parts.hostname or url
     where = f"{host}:{parts.port}" if parts.port else host
-    chain = list(_causes(exc))
+    chain = list(causes(exc))
     if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.InvalidURL):
         return f"the URL {url!r} is not valid ({exc}): check it"
     if isinstance(exc, requests.exceptions.SSLError):
@@ -119,7 +119,7 @@ _DNS_MARKERS = (
 )
 
 
-def _causes(exc: BaseException) -> Iterable[BaseException]:
+def causes(exc: BaseException) -> Iterable[BaseException]:
     """The exception, the urllib3 reasons it wraps, and their causes."""
     seen: set[int] = set()
     todo = [exc]

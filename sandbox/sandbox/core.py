@@ -13,6 +13,7 @@ import dataclasses
 import json
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -319,10 +320,21 @@ class _Server(ThreadingHTTPServer):
 class RunningSandbox:
     """A sandbox app served on 127.0.0.1 in a background thread."""
 
-    def __init__(self, app: SandboxApp, port: int = 0, client_ip: str | None = None) -> None:
-        """``client_ip`` pretends every caller has that address (IP allow-lists)."""
+    def __init__(
+        self,
+        app: SandboxApp,
+        port: int = 0,
+        client_ip: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``client_ip`` pretends every caller has that address (IP allow-lists);
+        with ``tls`` (a server context) it speaks HTTPS."""
         self.app = app
         self._server = _Server(app, port, client_ip)
+        self.scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True
         )
@@ -333,7 +345,7 @@ class RunningSandbox:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def set_client_ip(self, ip: str | None) -> None:
         self._server.client_ip_override = ip

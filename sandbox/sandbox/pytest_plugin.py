@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,8 +19,15 @@ def start_sandbox() -> Iterator[Callable[..., RunningSandbox]]:
     on a free loopback port for the length of the test."""
     running: list[RunningSandbox] = []
 
-    def start(vendor: str, *, client_ip: str | None = None, **settings: Any) -> RunningSandbox:
-        sandbox = RunningSandbox(make_app(vendor, **settings), client_ip=client_ip).__enter__()
+    def start(
+        vendor: str,
+        *,
+        client_ip: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        **settings: Any,
+    ) -> RunningSandbox:
+        app = make_app(vendor, **settings)
+        sandbox = RunningSandbox(app, client_ip=client_ip, tls=tls).__enter__()
         running.append(sandbox)
         return sandbox
 

@@ -4,20 +4,25 @@ its Singer messages, run Meltano in this project, check that secrets stay hidden
 from __future__ import annotations
 
 import fcntl
+import http.client
 import importlib.util
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -186,3 +191,71 @@ def failure_line(run: TapRun) -> str:
     errors = [line for line in lines if " | ERROR " in line]
     assert errors == lines[-1:], errors
     return lines[-1].split(" | ", 3)[-1]
+
+
+def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a new self-signed certificate for 127.0.0.1 (made by
+    the ``openssl`` command), and the certificate's file, to trust it as a CA bundle."""
+    certificate, key = directory / "sandbox-cert.pem", directory / "sandbox-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    return context, certificate
+
+
+class ForwardProxy:
+    """An HTTP forward proxy on 127.0.0.1 that passes each call on and keeps the
+    request line it was asked for (``seen``): an absolute URL, as clients send to a
+    proxy."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                proxy.seen.append(f"{self.command} {self.path}")
+                target = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                upstream = http.client.HTTPConnection(target.netloc, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+                upstream.request(
+                    self.command,
+                    target.path + (f"?{target.query}" if target.query else ""),
+                    body=self.rfile.read(length) if length else None,
+                    headers=headers,
+                )
+                answer = upstream.getresponse()
+                body = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _forward  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the calls are kept in ``seen``."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> ForwardProxy:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
