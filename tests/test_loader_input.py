@@ -66,10 +66,17 @@ RELOADED = [
 ]
 
 
-def singer_input(records: list[str]) -> bytes:
+# Null characters, which PostgreSQL cannot store: replaced when the loader is told to.
+NULS = [
+    '{"id": 9, "count": 1, "amount": null, "text": "nul\\u0000here", "at": null, "flag": null, '
+    '"extra": {"k": "v\\u0000"}, "tags": ["t\\u0000"]}',
+]
+
+
+def singer_input(records: list[str], keys: tuple[str, ...] = ("id",)) -> bytes:
     lines = [
         json.dumps(
-            {"type": "SCHEMA", "stream": "odd_values", "schema": SCHEMA, "key_properties": ["id"]}
+            {"type": "SCHEMA", "stream": "odd_values", "schema": SCHEMA, "key_properties": keys}
         )
     ]
     lines += [
@@ -93,13 +100,17 @@ def loader_config(postgres_server: Any, database: str) -> dict[str, object]:
 
 
 def run_loader(
-    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
+    executable: str,
+    config: dict[str, object],
+    records: list[str],
+    tmp_path: Path,
+    keys: tuple[str, ...] = ("id",),
 ) -> subprocess.CompletedProcess[bytes]:
     config_file = tmp_path / f"{executable}.json"
     config_file.write_text(json.dumps(config))
     return subprocess.run(
         [LOADER_BIN / executable, "--config", config_file],
-        input=singer_input(records),
+        input=singer_input(records, keys),
         capture_output=True,
         timeout=120,
         check=False,
@@ -107,41 +118,65 @@ def run_loader(
 
 
 def load(
-    executable: str, config: dict[str, object], records: list[str], tmp_path: Path
+    executable: str,
+    config: dict[str, object],
+    records: list[str],
+    tmp_path: Path,
+    keys: tuple[str, ...] = ("id",),
 ) -> list[str]:
     """The STATE lines the loader wrote after loading ``records``."""
-    result = run_loader(executable, config, records, tmp_path)
+    result = run_loader(executable, config, records, tmp_path, keys)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
     return result.stdout.decode().splitlines()
 
 
-def test_shipped_loader_stores_what_stock_target_postgres_stores(postgres_server, tmp_path):
+@pytest.mark.parametrize(
+    ("keys", "settings"),
+    [(("id",), {}), ((), {"sanitize_null_text_characters": True})],
+    ids=["upsert", "append-only-nul-sanitised"],
+)
+def test_shipped_loader_stores_what_stock_target_postgres_stores(
+    postgres_server, tmp_path, keys, settings
+):
     database = postgres_server.create_database("loader_input")
-    connection = loader_config(postgres_server, database)
+    connection = loader_config(postgres_server, database) | settings
     connection["batch_size_rows"] = 2  # keys meet again across batches as well as within one
-    for records in (RECORDS, RELOADED):
+    loads = (RECORDS, RELOADED + NULS) if settings else (RECORDS, RELOADED)
+    for records in loads:
         stock_state = load(
-            "target-postgres", connection | {"default_target_schema": "stock"}, records, tmp_path
+            "target-postgres",
+            connection | {"default_target_schema": "stock"},
+            records,
+            tmp_path,
+            keys,
         )
         shipped_state = load(
             "target-postgres-preflight",
             connection | {"default_target_schema": "shipped"},
             records,
             tmp_path,
+            keys,
         )
         assert shipped_state == stock_state == ['{"bookmarks": {"odd_values": {"done": true}}}']
 
-    columns = "id, count, amount, text, at, flag, extra, tags"
+    # rows of a key appended twice differ in their text
+    select = "SELECT id, count, amount, text, at, flag, extra, tags FROM {}.odd_values "
+    select += "ORDER BY id, text NULLS FIRST"
     with psycopg.connect(postgres_server.dsn(database)) as conn:
-        stock = conn.execute(f"SELECT {columns} FROM stock.odd_values ORDER BY id").fetchall()  # noqa: S608
-        shipped = conn.execute(f"SELECT {columns} FROM shipped.odd_values ORDER BY id").fetchall()  # noqa: S608
+        stock = conn.execute(select.format("stock")).fetchall()
+        shipped = conn.execute(select.format("shipped")).fetchall()
         types = conn.execute(
             "SELECT table_schema, column_name, data_type FROM information_schema.columns "
             "WHERE table_name = 'odd_values' ORDER BY ordinal_position"
         ).fetchall()
-    assert [row[0] for row in stock] == [1, 2, 3, 4, 5, 6, 7, 8]
-    assert stock[1][3] == "changed"
-    assert stock[5][3] == "second"
+    if keys:
+        assert [row[0] for row in stock] == [1, 2, 3, 4, 5, 6, 7, 8]
+        assert stock[1][3] == "changed"
+        assert stock[5][3] == "second"
+    else:
+        assert [row[0] for row in stock] == [1, 2, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9]
+        text, extra, tags = stock[-1][3], stock[-1][6], stock[-1][7]
+        assert (text, extra, tags) == ("nul\ufffdhere", {"k": "v\ufffd"}, ["t\ufffd"])
     assert shipped == stock
     column_types = {schema: [] for schema in ("stock", "shipped")}
     for schema, column, data_type in types:
