@@ -26,8 +26,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Raw NUL and the UTF-8-style encoding of a surrogate (0xED 0xA0..0xBF; 0xED also
 # starts some valid characters, which then only cost a walk), then JSON escapes of NUL
 # and of surrogates, looked for only when the body has a backslash at all: one-byte
-# searches are a hundred times faster than these (0.01 ms against 0.6 ms per MB).
-_SUSPECT_ESCAPES = (b"\\u0000", b"\\ud", b"\\uD")
+# searches are a hundred times faster (0.01 ms per MB). The escapes are one pattern:
+# three substring searches took 1.8 ms per MB of a page full of escaped quotes, it
+# takes 0.3 ms.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD])")
 
 T = TypeVar("T")
 
@@ -36,7 +38,7 @@ def may_hold_unstorable(body: bytes) -> bool:
     """Whether a raw answer may contain NUL or a lone surrogate once parsed."""
     if b"\x00" in body or b"\xed" in body:
         return True
-    return b"\\" in body and any(escape in body for escape in _SUSPECT_ESCAPES)
+    return b"\\" in body and _SUSPECT_ESCAPE.search(body) is not None
 
 
 def replace_unstorable(value: T) -> tuple[T, int]:
