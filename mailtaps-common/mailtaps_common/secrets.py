@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from typing_extensions import override
 
@@ -62,8 +62,10 @@ def _decoded_base64(value: str) -> str | None:
 
 
 def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    """The secrets of a config: every setting the schema marks secret, and for a
-    ``*_base64`` setting also the text it encodes."""
+    """The secrets of a config: every setting the schema marks secret, for a
+    ``*_base64`` setting also the text it encodes, and the password of any URL setting
+    that carries one (``https://user:password@host/``, HTTP authentication in front of
+    an API)."""
     secrets: list[str] = []
     for name in secret_settings(schema):
         value = config.get(name)
@@ -71,7 +73,19 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
             secrets.append(value)
             if name.endswith("_base64") and (plain := _decoded_base64(value)):
                 secrets.append(plain)
+    for value in config.values():
+        if isinstance(value, str) and (password := _url_password(value)):
+            secrets += [password, unquote(password)]
     return secrets
+
+
+def _url_password(value: str) -> str | None:
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        return urlsplit(value.strip()).password
+    except ValueError:  # not a URL after all (an invalid port, say)
+        return None
 
 
 class Redactor:

@@ -199,6 +199,18 @@ def test_base64_settings_also_hide_the_password_they_encode():
     assert sorted(found) == ["c2VjcmV0LXZhbHVl", "secret-value"]
 
 
+def test_a_password_in_a_url_setting_is_a_secret():
+    config = {
+        "base_url": "https://web-user:p%40ss-word@mail.example.com/iredadmin",
+        "api_url": "https://mail.example.com/",  # no credentials
+        "note": "not a url: a@b://",
+        "bad_port": "http://u:pw-in-bad-url@host:99999999/",
+    }
+    found = secrets.config_secrets(config, {"properties": {}})
+    assert sorted(found) == ["p%40ss-word", "p@ss-word", "pw-in-bad-url", "pw-in-bad-url"]
+    assert "web-user:[redacted]@mail" in secrets.Redactor(found)(config["base_url"])
+
+
 def test_log_records_are_redacted_message_arguments_and_exception(caplog):
     PolicyTap(config={"api_key": "key-0123456789"})
     logger = logging.getLogger("tap-policy")

@@ -332,8 +332,10 @@ class RunningSandbox:
         self.app = app
         self._server = _Server(app, port, client_ip)
         self.scheme = "http"
-        if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        if tls is not None:  # the handshake in the request's thread, not in accept()
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
             self.scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True

@@ -8,7 +8,9 @@ import http.client
 import importlib.util
 import json
 import os
+import select
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -209,23 +211,41 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
 
 
 class ForwardProxy:
-    """An HTTP forward proxy on 127.0.0.1 that passes each call on and keeps the
-    request line it was asked for (``seen``): an absolute URL, as clients send to a
-    proxy."""
+    """An HTTP proxy on 127.0.0.1: passes each plain call on, tunnels ``CONNECT`` (HTTPS),
+    and keeps each request line it was asked for (``seen``: an absolute URL, or the
+    host and port of a tunnel) with its ``Proxy-Authorization`` (``authorizations``)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.authorizations: list[str | None] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def _forward(self) -> None:
+            def _note(self) -> None:
                 proxy.seen.append(f"{self.command} {self.path}")
+                proxy.authorizations.append(self.headers.get("Proxy-Authorization"))
+
+            def do_CONNECT(self) -> None:
+                self._note()
+                host, _, port = self.path.rpartition(":")
+                with socket.create_connection((host, int(port)), timeout=30) as upstream:
+                    self.send_response(200, "Connection established")
+                    self.end_headers()
+                    _relay(self.connection, upstream)
+                self.close_connection = True
+
+            def _forward(self) -> None:
+                self._note()
                 target = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 upstream = http.client.HTTPConnection(target.netloc, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("proxy-connection", "proxy-authorization")
+                }
                 upstream.request(
                     self.command,
                     target.path + (f"?{target.query}" if target.query else ""),
@@ -259,3 +279,14 @@ class ForwardProxy:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _relay(one: socket.socket, other: socket.socket) -> None:
+    """Bytes both ways between two sockets until either closes or both idle 30 s."""
+    peer = {one: other, other: one}
+    while readable := select.select([one, other], [], [], 30)[0]:
+        for end in readable:
+            data = end.recv(65536)
+            if not data:
+                return
+            peer[end].sendall(data)

@@ -329,11 +329,12 @@ class IRedAdminClient:
         cookies = [
             pair
             for header in response.headers.getlist("Set-Cookie")
-            if (pair := header.split(";", 1)[0].strip()).startswith("iRedAdmin") and "=" in pair
+            if (pair := header.split(";", 1)[0].strip()).startswith("iRedAdmin")
+            and pair.partition("=")[2]  # a cookie being deleted comes without a value
         ]
         if not cookies:
             raise IRedAdminError(f"{target} succeeded but set no iRedAdmin session cookie")
-        self._cookie = cookies[0]
+        self._cookie = cookies[-1]  # as a browser would keep it
 
     def _session_cookie(self) -> str:
         with self._login_lock:
