@@ -20,6 +20,8 @@ from urllib.parse import quote_plus, urlsplit
 import requests
 import urllib3.exceptions
 
+from mailtaps_common.secrets import redact
+
 DEADLINE_SECONDS = 20.0  # the whole test, so it answers well within 30 s
 CALL_TIMEOUT_SECONDS = 8.0  # one call, or the configured request_timeout if shorter
 
@@ -166,7 +168,10 @@ def pagination_summary(header: str | None) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret, plain, base64 or URL-encoded, replaced."""
+    """``text`` with every secret, plain, base64 or URL-encoded, replaced: those given,
+    and those of the config the tap installed for its logs (a password in a URL among
+    them, which a report line showing the URL would carry)."""
+    text = redact(text)
     for secret in secrets:
         if not secret:
             continue

@@ -107,9 +107,13 @@ def test_no_proxy_keeps_calls_off_the_proxy(iredadmin: Any) -> None:
 
 def test_credentials_in_base_url_stay_out_of_the_output(iredadmin: Any) -> None:
     """HTTP authentication in front of iRedAdmin-Pro, given in the URL: its password is
-    redacted where the URL is logged (here in each retry's warning and the error)."""
+    redacted where the URL is shown (each retry's warning, the connection test's report)."""
     ira = iredadmin(domains=2, users_per_domain=3, endpoint_faults={"/api/users/": "http_500"})
     base_url = ira.config()["base_url"].replace("http://", "http://web-user:Url-Secret-9@")
     run = ira.run(base_url=base_url, max_retries=1, env=proxy_env())
     assert "HTTP 500 from web-user:[redacted]@127.0.0.1" in run.stderr
-    assert_no_secrets(["Url-Secret-9"], run.stdout, run.stderr)
+    ira.app.settings.endpoint_faults = {}
+    test = ira.run("--test", base_url=base_url, env=proxy_env())
+    assert test.returncode == 0, test.stderr[-2000:]
+    assert "base_url  http://web-user:[redacted]@127.0.0.1" in test.stdout
+    assert_no_secrets(["Url-Secret-9"], run.stdout, run.stderr, test.stdout, test.stderr)
