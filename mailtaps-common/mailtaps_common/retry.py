@@ -33,6 +33,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from mailtaps_common.bases import RESTStreamMixin
+from mailtaps_common.tls import certificate_distrust, untrusted_certificate
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 #: The fix to name when a call still fails after every retry.
@@ -231,6 +232,7 @@ class RetryRules(RESTStreamMixin):
             max_tries=self.backoff_max_tries,
             on_backoff=self.backoff_handler,
             jitter=self.backoff_jitter,
+            giveup=lambda exc: certificate_distrust(exc) is not None,  # retrying cannot help
             logger=None,
         )(func)
 
@@ -243,6 +245,11 @@ class RetryRules(RESTStreamMixin):
                     f"{EXHAUSTED_HINT}"
                 ) from None
             except requests.exceptions.SSLError as exc:
+                distrust = certificate_distrust(exc)
+                if distrust is not None and exc.request is not None:
+                    raise FatalAPIError(
+                        untrusted_certificate(str(exc.request.url), distrust)
+                    ) from None
                 raise FatalAPIError(
                     f"TLS verification failed for {location(exc) or self.vendor} "
                     f"({type(exc).__name__}): check {self.url_setting} and the server's "

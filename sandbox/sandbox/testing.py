@@ -210,6 +210,19 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
     return context, certificate
 
 
+def proxy_env(**proxies: str) -> dict[str, str]:
+    """Environment for a tap run: every proxy variable of this process cleared, in either
+    case, then ``proxies`` (``http_proxy="..."``, ``no_proxy="..."``) set in both cases."""
+    env = {
+        name: ""
+        for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+        for name in (base, base.upper())
+    }
+    for base, value in proxies.items():
+        env[base] = env[base.upper()] = value
+    return env
+
+
 class ForwardProxy:
     """An HTTP proxy on 127.0.0.1: passes each plain call on, tunnels ``CONNECT`` (HTTPS),
     and keeps each request line it was asked for (``seen``: an absolute URL, or the

@@ -10,25 +10,23 @@ bounded worker pool. Its calls go through one :class:`Transport`.
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import ssl
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import backoff
 import requests
 import urllib3
 from mailtaps_common.parsing import parse_json
-from mailtaps_common.probe import causes
 from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
 from mailtaps_common.secrets import redact
 from mailtaps_common.text import may_hold_unstorable
+from mailtaps_common.tls import certificate_distrust, untrusted_certificate, verify_setting
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
@@ -96,8 +94,7 @@ class Transport:
 
     def __init__(self, base_url: str, *, verify_tls: bool, pool_size: int) -> None:
         proxies = requests.utils.get_environ_proxies(base_url)
-        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        verify = (ca_bundle or True) if verify_tls else False
+        verify = verify_setting(verify_tls)
         headers = {**requests.utils.default_headers(), "Accept": "application/json"}
         root = requests.Request("GET", base_url + "/", headers=headers).prepare()
         self._adapter = HTTPAdapter(pool_maxsize=pool_size)  # owns the pool's manager
@@ -423,14 +420,10 @@ class IRedAdminClient:
                 method, path, headers=headers, body=form, timeout=self.timeout
             )
         except urllib3.exceptions.HTTPError as exc:
-            distrust = _certificate_distrust(exc)
+            distrust = certificate_distrust(exc)
             if distrust is not None:  # not transient: fail at once
-                server = urlsplit(self.base_url)
-                where = f"{server.hostname}" + (f":{server.port}" if server.port else "")
                 raise IRedAdminError(
-                    f"{method} {path}: the TLS certificate of {where} is not trusted "
-                    f"({distrust}): if it is right, name its CA in REQUESTS_CA_BUNDLE, "
-                    "or set verify_tls to false"
+                    f"{method} {path}: {untrusted_certificate(self.base_url, distrust)}"
                 ) from None
             raise TransientCallError(transport_cause(exc), url=self.base_url + path) from None
         cause, body = _check_transport(response)
@@ -679,14 +672,6 @@ def _lost_session(response: Answer, body: Any) -> str | None:
         return None
     if variants.success_of(body) is False and variants.reason_of(body) == SESSION_LOST:
         return SESSION_LOST
-    return None
-
-
-def _certificate_distrust(failure: BaseException) -> str | None:
-    """OpenSSL's words when ``failure`` is a server certificate that did not verify."""
-    for cause in causes(failure):
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return str(cause.verify_message or cause.reason)
     return None
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from mailtaps_common import probe
+from mailtaps_common.tls import verify_setting
 
 from .client import API_OFF_HINT, ApiError, IRedAdminClient, IRedAdminError
 
@@ -27,7 +28,7 @@ def _probe(tap: TapIRedAdmin, budget: probe.Budget) -> probe.Report:
     config = dict(tap.config)
     base_url = config["base_url"].rstrip("/")
     http = requests.Session()
-    http.verify = config["verify_tls"]
+    http.verify = verify_setting(config["verify_tls"])
     front = probe.send(http, http.prepare_request(requests.Request("GET", base_url + "/")), budget)
     client = IRedAdminClient.from_config(
         {**config, "max_retries": 0, "max_workers": 1, "request_timeout": budget.call_timeout},

@@ -82,7 +82,10 @@ class TapIRedAdmin(
             th.BooleanType,
             title="Verify TLS",
             default=True,
-            description="Check the server's TLS certificate (turning it off logs a warning)",
+            description=(
+                "Check the server's TLS certificate, against the CA bundle named in "
+                "REQUESTS_CA_BUNDLE if set (turning it off logs a warning)"
+            ),
         ),
         th.Property(
             "max_retries",

@@ -1,32 +1,18 @@
-"""The tap's calls over TLS and through a proxy, as ``requests`` would make them:
-certificate checked (or not, with ``verify_tls`` off), a CA bundle from the
-environment trusted, and the environment's proxy used (with its credentials, and
-tunnelled for HTTPS) unless ``NO_PROXY`` says so."""
+"""The tap's calls through a proxy, as ``requests`` would make them: the environment's
+proxy used (with its credentials, and tunnelled for HTTPS) unless ``NO_PROXY`` says so;
+and credentials in ``base_url`` kept out of the output. TLS verification, the same in
+the three taps, is tested in ``tests/test_tls.py``."""
 
 from __future__ import annotations
 
 import base64
-import re
 from pathlib import Path
 from typing import Any
 
-from sandbox.testing import ForwardProxy, assert_no_secrets, failure_line, self_signed_tls
+from sandbox.testing import ForwardProxy, assert_no_secrets, proxy_env, self_signed_tls
 
 PROXY_USER, PROXY_PASSWORD = "proxy-user", "Proxy-Secret-7"
 PROXY_AUTHORIZATION = "Basic " + base64.b64encode(b"proxy-user:Proxy-Secret-7").decode()
-
-
-def proxy_env(**proxies: str) -> dict[str, str]:
-    """Every proxy variable of the environment cleared, in either case, then ``proxies``
-    (``http_proxy="..."``) set in both cases."""
-    env = {
-        name: ""
-        for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-        for name in (base, base.upper())
-    }
-    for base, value in proxies.items():
-        env[base] = env[base.upper()] = value
-    return env
 
 
 def with_credentials(proxy: ForwardProxy) -> str:
@@ -39,37 +25,6 @@ def assert_complete(ira: Any, run: Any) -> None:
     assert [r["domain"] for r in run.records("domains")] == truth["domains"]
     assert [r["username"] for r in run.records("users")] == truth["users"]
     assert [r["address"] for r in run.records("aliases")] == list(truth["aliases"])
-
-
-def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(
-    iredadmin: Any, tmp_path: Path
-) -> None:
-    tls, _ = self_signed_tls(tmp_path)
-    ira = iredadmin(domains=2, users_per_domain=3, tls=tls)
-    run = ira.run(max_retries=3, retry_base_seconds=5, env=proxy_env())  # a retry waits >= 2.5 s
-    line = failure_line(run)
-    assert line.startswith(f"POST /api/login: the TLS certificate of {ira.sandbox.url[8:]} is not")
-    assert re.search("self[- ]signed certificate", line)
-    assert "REQUESTS_CA_BUNDLE, or set verify_tls to false" in line
-    assert "retry" not in run.stderr
-    assert run.messages == [m for m in run.messages if m["type"] == "SCHEMA"]
-
-
-def test_with_verify_tls_off_an_untrusted_certificate_is_read(
-    iredadmin: Any, tmp_path: Path
-) -> None:
-    tls, _ = self_signed_tls(tmp_path)
-    ira = iredadmin(domains=2, users_per_domain=3, tls=tls)
-    run = ira.run(verify_tls=False, env=proxy_env())
-    assert_complete(ira, run)
-    assert "verify_tls is off" in run.stderr
-
-
-def test_a_ca_bundle_named_in_the_environment_is_trusted(iredadmin: Any, tmp_path: Path) -> None:
-    tls, certificate = self_signed_tls(tmp_path)
-    ira = iredadmin(domains=2, users_per_domain=3, tls=tls)
-    run = ira.run(env={**proxy_env(), "REQUESTS_CA_BUNDLE": str(certificate)})
-    assert_complete(ira, run)
 
 
 def test_calls_go_through_the_environment_proxy_with_its_credentials(iredadmin: Any) -> None:

@@ -20,6 +20,7 @@ from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.selection import WholeRecords
 from mailtaps_common.text import StorableText, may_hold_unstorable
+from mailtaps_common.tls import verify_setting
 from requests.utils import resolve_proxies
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BearerTokenAuthenticator
@@ -157,7 +158,7 @@ class MailprotectorStream(RetryRules, KeyedRecords, StorableText, WholeRecords, 
     @override
     def requests_session(self) -> requests.Session:
         session = HostProxiesSession()
-        session.verify = self.config["verify_tls"]
+        session.verify = verify_setting(self.config["verify_tls"])
         return session
 
     # -- errors -------------------------------------------------------------

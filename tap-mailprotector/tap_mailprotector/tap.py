@@ -153,7 +153,10 @@ class TapMailprotector(
             th.BooleanType,
             title="Verify TLS",
             default=True,
-            description="Check the server's TLS certificate (turning it off logs a warning)",
+            description=(
+                "Check the server's TLS certificate, against the CA bundle named in "
+                "REQUESTS_CA_BUNDLE if set (turning it off logs a warning)"
+            ),
         ),
         th.Property(
             "max_retries",

@@ -24,6 +24,7 @@ from mailtaps_common.keys import KeyedRecords
 from mailtaps_common.parsing import parse_json
 from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
+from mailtaps_common.tls import verify_setting
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams import RESTStream
@@ -264,7 +265,7 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
     @cached_property
     def call_ahead_session(self) -> CallAheadSession:
         session = CallAheadSession()
-        session.verify = bool(self.config["verify_tls"])
+        session.verify = verify_setting(bool(self.config["verify_tls"]))
         return session
 
     @override

@@ -82,7 +82,8 @@ class TapRediffMail(
                     title="Request timeout (seconds)",
                     description="Seconds to wait for one answer."),
         th.Property("verify_tls", th.BooleanType, title="Verify TLS", default=True,
-                    description="Verify the server's TLS certificate. Leave on."),
+                    description="Check the server's TLS certificate, against the CA bundle "
+                    "named in REQUESTS_CA_BUNDLE if set (turning it off logs a warning)"),
     ).to_dict()  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
