@@ -6,70 +6,21 @@ it reads over plain HTTP from the same sandbox."""
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sandbox.iredadmin import DEMO_ADMIN
-from sandbox.iredadmin import DEMO_PASSWORD as IREDADMIN_PASSWORD
-from sandbox.mailprotector import DEMO_API_KEY, DEMO_DOMAIN_ID
-from sandbox.rediffmail import DEMO_DOMAIN, DEMO_USER
-from sandbox.rediffmail import DEMO_PASSWORD as REDIFF_PASSWORD
+from network_support import TAPS, records
 from sandbox.testing import failure_line, proxy_env, run_tap, self_signed_tls
 
 from sandbox import RunningSandbox
-
-FROZEN = time.time()  # the Mailprotector sandbox's clock: both runs see the same entries
-QUICK = {"retry_base_seconds": 0.01, "request_timeout": 5}
-
-
-def rediffmail_config(url):
-    return {
-        "api_url": f"{url}/logs/get", "domain": DEMO_DOMAIN, "user_email": DEMO_USER,
-        "password": REDIFF_PASSWORD, "start_date": "2026-11-10T00:00:00+00:00",
-        "end_date": "2026-11-10T12:00:00+00:00", "window_minutes": 360,
-        "min_seconds_between_calls": 0, **QUICK,
-    }  # fmt: skip
-
-
-def mailprotector_config(url):
-    start = datetime.fromtimestamp(FROZEN, UTC) - timedelta(hours=3)
-    return {
-        "api_key": DEMO_API_KEY, "base_url": url, "domain_ids": [DEMO_DOMAIN_ID],
-        "start_date": start.isoformat(), "settle_delay_seconds": 0, "overlap_seconds": 0,
-        **QUICK,
-    }  # fmt: skip
-
-
-def iredadmin_config(url):
-    return {
-        "base_url": f"{url}/iredadmin", "username": DEMO_ADMIN, "password": IREDADMIN_PASSWORD,
-        **QUICK,
-    }  # fmt: skip
-
-
-TAPS = {
-    "tap-rediffmail": ("rediffmail", {}, rediffmail_config),
-    "tap-mailprotector": ("mailprotector", {"frozen_at": FROZEN}, mailprotector_config),
-    "tap-iredadmin": ("iredadmin", {"domains": 2, "users_per_domain": 3}, iredadmin_config),
-}
 
 
 @pytest.fixture(params=list(TAPS))
 def servers(request, start_sandbox, tmp_path):
     """(tap, config for a URL, the sandbox over HTTP, the same app over HTTPS, the CA file)."""
-    vendor, settings, config = TAPS[request.param]
+    vendor, settings, config, _ = TAPS[request.param]
     tls, certificate = self_signed_tls(tmp_path)
     plain = start_sandbox(vendor, **settings)
     with RunningSandbox(plain.app, tls=tls) as secure:
         yield request.param, config, plain, secure, certificate
-
-
-def records(run):
-    assert run.returncode == 0, run.stderr[-2000:]
-    found = [(m["stream"], m["record"]) for m in run.messages if m["type"] == "RECORD"]
-    assert found, "no records: this comparison could not fail"
-    return found
 
 
 def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers):

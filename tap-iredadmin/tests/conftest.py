@@ -33,16 +33,8 @@ class IRedAdmin:
             **overrides,
         }
 
-    def run(
-        self,
-        *args: str,
-        config: dict[str, Any] | None = None,
-        env: dict[str, str] | None = None,
-        **overrides: Any,
-    ) -> TapRun:
-        return run_tap(
-            "tap-iredadmin", config or self.config(**overrides), args=args, timeout=120, env=env
-        )
+    def run(self, *args: str, config: dict[str, Any] | None = None, **overrides: Any) -> TapRun:
+        return run_tap("tap-iredadmin", config or self.config(**overrides), args=args, timeout=120)
 
     def calls(self, path: str) -> int:
         return len(self.app.api_calls(f"/iredadmin/api{path}"))
