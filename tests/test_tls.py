@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from network_support import TAPS, records
-from sandbox.testing import failure_line, proxy_env, run_tap, self_signed_tls
+from sandbox.testing import failure_line, network_env, run_tap, self_signed_tls
 
 from sandbox import RunningSandbox
 
@@ -26,7 +26,7 @@ def servers(request, start_sandbox, tmp_path):
 def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers):
     tap, config, _, secure, _ = servers
     slow_retries = {"max_retries": 3, "retry_base_seconds": 5}  # a retry would wait 2.5 s+
-    run = run_tap(tap, config(secure.url) | slow_retries, env=proxy_env(), timeout=60)
+    run = run_tap(tap, config(secure.url) | slow_retries, env=network_env(), timeout=60)
     line = failure_line(run)
     assert f"the TLS certificate of 127.0.0.1:{secure.port} is not trusted (self" in line
     assert line.endswith(
@@ -34,12 +34,15 @@ def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers):
     )
     assert "retry" not in run.stderr
     assert {m["type"] for m in run.messages} <= {"SCHEMA"}
+    test = run_tap(tap, config(secure.url), args=("--test",), env=network_env(), timeout=60)
+    assert test.returncode == 1
+    assert line[line.index("the TLS certificate") :] in test.stderr  # the same words
 
 
 def test_a_ca_bundle_named_in_the_environment_is_trusted(servers):
     tap, config, plain, secure, certificate = servers
-    over_http = records(run_tap(tap, config(plain.url), env=proxy_env()))
-    env = {**proxy_env(), "REQUESTS_CA_BUNDLE": str(certificate)}
+    over_http = records(run_tap(tap, config(plain.url), env=network_env()))
+    env = {**network_env(), "REQUESTS_CA_BUNDLE": str(certificate)}
     assert records(run_tap(tap, config(secure.url), env=env)) == over_http
     test = run_tap(tap, config(secure.url), args=("--test",), env=env)
     assert test.returncode == 0, test.stderr[-2000:]
@@ -47,7 +50,15 @@ def test_a_ca_bundle_named_in_the_environment_is_trusted(servers):
 
 def test_with_verify_tls_off_an_untrusted_certificate_is_read(servers):
     tap, config, plain, secure, _ = servers
-    over_http = records(run_tap(tap, config(plain.url), env=proxy_env()))
-    run = run_tap(tap, config(secure.url) | {"verify_tls": False}, env=proxy_env())
+    over_http = records(run_tap(tap, config(plain.url), env=network_env()))
+    run = run_tap(tap, config(secure.url) | {"verify_tls": False}, env=network_env())
     assert records(run) == over_http
     assert "verify_tls is" in run.stderr  # the warning that it is off
+
+
+def test_a_ca_bundle_variable_naming_no_file_is_one_line(servers, tmp_path):
+    tap, config, _, secure, _ = servers
+    missing = tmp_path / "no-such-bundle.pem"
+    env = {**network_env(), "REQUESTS_CA_BUNDLE": str(missing)}
+    line = failure_line(run_tap(tap, config(secure.url), env=env, timeout=60))
+    assert f"REQUESTS_CA_BUNDLE names {missing}, which does not exist: fix or unset it" in line

@@ -20,7 +20,8 @@ from urllib.parse import quote_plus, urlsplit
 import requests
 import urllib3.exceptions
 
-from mailtaps_common.secrets import redact
+from mailtaps_common.secrets import redact, shown_url
+from mailtaps_common.tls import causes, certificate_distrust, untrusted_certificate
 
 DEADLINE_SECONDS = 20.0  # the whole test, so it answers well within 30 s
 CALL_TIMEOUT_SECONDS = 8.0  # one call, or the configured request_timeout if shorter
@@ -83,11 +84,14 @@ def send(
 def transport_cause(exc: BaseException, url: str, timeout: float | None = None) -> str:
     """The cause of a failed connection in one line, with what to check."""
     parts = urlsplit(url)
-    host = parts.hostname or url
+    host = parts.hostname or shown_url(url)
     where = f"{host}:{parts.port}" if parts.port else host
     chain = list(causes(exc))
     if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.InvalidURL):
-        return f"the URL {url!r} is not valid ({exc}): check it"
+        return f"the URL {shown_url(url)!r} is not valid ({exc}): check it"
+    distrust = certificate_distrust(exc)
+    if distrust is not None:
+        return untrusted_certificate(url, distrust)
     if isinstance(exc, requests.exceptions.SSLError):
         return (
             f"TLS failure with {where} ({_ssl_reason(chain)}): check that the URL's scheme "
@@ -119,22 +123,6 @@ _DNS_MARKERS = (
     "No address associated",
     "getaddrinfo failed",
 )
-
-
-def causes(exc: BaseException) -> Iterable[BaseException]:
-    """The exception, the urllib3 reasons it wraps, and their causes."""
-    seen: set[int] = set()
-    todo = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
-            if isinstance(linked, BaseException):
-                todo.append(linked)
 
 
 def _ssl_reason(chain: list[BaseException]) -> str:

@@ -95,7 +95,7 @@ def location(exception: BaseException | None) -> str | None:
     if not url:
         return None
     parts = urlsplit(str(url))
-    return f"{parts.netloc}{parts.path}"
+    return f"{parts.netloc.rpartition('@')[2]}{parts.path}"  # never the user and password
 
 
 def transport_cause(exception: BaseException) -> str:
@@ -251,8 +251,8 @@ class RetryRules(RESTStreamMixin):
                         untrusted_certificate(str(exc.request.url), distrust)
                     ) from None
                 raise FatalAPIError(
-                    f"TLS verification failed for {location(exc) or self.vendor} "
-                    f"({type(exc).__name__}): check {self.url_setting} and the server's "
+                    f"TLS failure with {location(exc) or self.vendor} "
+                    f"({transport_cause(exc)}): check {self.url_setting} and the server's "
                     "certificate"
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:

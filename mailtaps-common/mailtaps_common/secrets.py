@@ -31,6 +31,7 @@ MASK = "[redacted]"
 SHORT = 8  # secrets shorter than this are replaced only as whole tokens
 # Characters no target or terminal can take (see mailtaps_common.text).
 _UNPRINTABLE = re.compile("[\ud800-\udfff]")
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")  # scheme://user:password@
 
 
 def secret_settings(schema: Mapping[str, Any]) -> list[str]:
@@ -77,6 +78,14 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
         if isinstance(value, str) and (password := _url_password(value)):
             secrets += [password, unquote(password)]
     return secrets
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown: without the user and password it may carry. (The
+    password is also redacted as a secret, but ``requests`` and ``urllib3`` rewrite
+    some characters of it, so a shown URL never carries it at all.) Plain text, not
+    ``urlsplit``, which refuses some passwords that ``requests`` accepts."""
+    return _USER_INFO.sub(r"\1", url, count=1)
 
 
 def _url_password(value: str) -> str | None:

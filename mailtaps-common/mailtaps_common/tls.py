@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Iterator
 from urllib.parse import urlsplit
-
-from mailtaps_common.probe import causes
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # in requests' order
 
@@ -27,7 +26,28 @@ def verify_setting(verify_tls: bool) -> bool | str:
     ``requests``' own) when verifying, ``False`` when ``verify_tls`` is off."""
     if not verify_tls:
         return False
-    return next((path for name in CA_BUNDLE_VARIABLES if (path := os.environ.get(name))), True)
+    for name in CA_BUNDLE_VARIABLES:
+        if path := os.environ.get(name):
+            if not os.path.exists(path):
+                raise ValueError(f"{name} names {path}, which does not exist: fix or unset it")
+            return path
+    return True
+
+
+def causes(failure: BaseException) -> Iterator[BaseException]:
+    """The exception, the urllib3 reasons it wraps, and their causes."""
+    seen: set[int] = set()
+    todo = [failure]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        for linked in (getattr(current, "reason", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                todo.append(linked)
 
 
 def certificate_distrust(failure: BaseException) -> str | None:

@@ -211,6 +211,16 @@ def test_a_password_in_a_url_setting_is_a_secret():
     assert "web-user:[redacted]@mail" in secrets.Redactor(found)(config["base_url"])
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [("http://a:b@h:1/x", "http://h:1/x"), ("https://h/x", "https://h/x"),
+     ("http://web:Ab]cd@h/p?q=a@b", "http://h/p?q=a@b"), ("http://u:p%40s@h", "http://h"),
+     ("http://h/path@x", "http://h/path@x"), ("not a URL @ all", "not a URL @ all")],
+)  # fmt: skip
+def test_urls_are_shown_without_user_and_password(url, shown):
+    assert secrets.shown_url(url) == shown
+
+
 def test_log_records_are_redacted_message_arguments_and_exception(caplog):
     PolicyTap(config={"api_key": "key-0123456789"})
     logger = logging.getLogger("tap-policy")

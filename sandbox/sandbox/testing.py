@@ -210,14 +210,16 @@ def self_signed_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
     return context, certificate
 
 
-def proxy_env(**proxies: str) -> dict[str, str]:
-    """Environment for a tap run: every proxy variable of this process cleared, in either
-    case, then ``proxies`` (``http_proxy="..."``, ``no_proxy="..."``) set in both cases."""
+def network_env(**proxies: str) -> dict[str, str]:
+    """Environment for a tap run: every proxy and CA-bundle variable of this process
+    cleared (proxies in either case), then ``proxies`` (``http_proxy="..."``,
+    ``no_proxy="..."``) set in both cases."""
     env = {
         name: ""
         for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
         for name in (base, base.upper())
     }
+    env |= {"REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
     for base, value in proxies.items():
         env[base] = env[base.upper()] = value
     return env

@@ -24,7 +24,7 @@ import requests
 import urllib3
 from mailtaps_common.parsing import parse_json
 from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
-from mailtaps_common.secrets import redact
+from mailtaps_common.secrets import redact, shown_url
 from mailtaps_common.text import may_hold_unstorable
 from mailtaps_common.tls import certificate_distrust, untrusted_certificate, verify_setting
 from requests.adapters import HTTPAdapter
@@ -105,7 +105,7 @@ class Transport:
             name: value if isinstance(value, str) else value.decode("latin-1")
             for name, value in root.headers.items()
         }
-        self.base_url = base_url
+        self.base_url = shown_url(base_url)  # for messages: no user and password
 
     def call(
         self, method: str, path: str, *, headers: dict[str, str], body: bytes | None, timeout: float
@@ -253,7 +253,8 @@ class IRedAdminClient:
         api_era: str = "auto",
         domains: list[str] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        url = base_url.rstrip("/")
+        self.base_url = shown_url(url)  # for messages: no user and password
         self.username = username
         self._password = password
         self.logger = logger
@@ -261,9 +262,7 @@ class IRedAdminClient:
         self.retry = retry
         self._rate_limit = RateLimitPause()
         self.max_workers = max(1, max_workers)
-        self._transport = Transport(
-            self.base_url, verify_tls=verify_tls, pool_size=self.max_workers
-        )
+        self._transport = Transport(url, verify_tls=verify_tls, pool_size=self.max_workers)
         # Every answer sets a cookie, and one to a call without a valid session a new
         # anonymous one: only the cookie of the last login is sent.
         self._cookie: str | None = None
@@ -285,7 +284,9 @@ class IRedAdminClient:
         self._variant_lock = threading.RLock()
         self._listed_domains: dict[str, dict[str, Any]] | None = None
         if not verify_tls:
-            logger.warning("verify_tls is off: the TLS certificate of %s is not checked", base_url)
+            logger.warning(
+                "verify_tls is off: the TLS certificate of %s is not checked", self.base_url
+            )
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from mailtaps_common import probe
+from mailtaps_common.secrets import shown_url
 from mailtaps_common.tls import verify_setting
 
 from .client import API_OFF_HINT, ApiError, IRedAdminClient, IRedAdminError
@@ -27,6 +28,7 @@ def run(tap: TapIRedAdmin) -> bool:
 def _probe(tap: TapIRedAdmin, budget: probe.Budget) -> probe.Report:
     config = dict(tap.config)
     base_url = config["base_url"].rstrip("/")
+    shown = shown_url(base_url)
     http = requests.Session()
     http.verify = verify_setting(config["verify_tls"])
     front = probe.send(http, http.prepare_request(requests.Request("GET", base_url + "/")), budget)
@@ -55,11 +57,11 @@ def _probe(tap: TapIRedAdmin, budget: probe.Budget) -> probe.Report:
         if front.status_code == 404:
             raise probe.ProbeError(probe.status_cause(front, "base_url") or str(exc)) from None
         raise probe.ProbeError(
-            f"{base_url} answers but every /api URL under it is HTTP 404: {API_OFF_HINT}"
+            f"{shown} answers but every /api URL under it is HTTP 404: {API_OFF_HINT}"
         ) from None
 
     report = probe.Report("tap-iredadmin connection test")
-    report.add("base_url", base_url)
+    report.add("base_url", shown)
     try:
         call(lambda: client.get("/api/spampolicy/global"))
         kind = "global"

@@ -8,6 +8,7 @@ import math
 import typing as t
 
 from mailtaps_common import probe
+from mailtaps_common.secrets import shown_url
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from .client import (
@@ -63,7 +64,7 @@ class Probe:
 
     def report(self) -> probe.Report:
         report = probe.Report("tap-mailprotector connection test")
-        report.add("base_url", self.domains.url_base)
+        report.add("base_url", shown_url(self.domains.url_base))
         try:
             sources = self.domains.sources()
         except ValueError as exc:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from mailtaps_common import probe
+from mailtaps_common.secrets import shown_url
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_rediffmail.client import REPORTS, Window, encode_password, iso_utc, read_row
@@ -62,7 +63,7 @@ def _probe(stream: ReportWindowsStream, budget: probe.Budget) -> probe.Report:
     }
 
     report = probe.Report(f"{stream.tap_name} connection test")
-    report.add("api_url", stream.url_base)
+    report.add("api_url", shown_url(stream.url_base))
     report.add("window", f"{iso_utc(window.start)} .. {iso_utc(window.end)} (one call)")
     report.add("answer", f"HTTP {response.status_code}, status {body.get('status')!r}, "
                          f"status_code {body.get('status_code')!r}")  # fmt: skip
