@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 
 from mailtaps_common.secrets import redact, shown_url
-from mailtaps_common.tls import causes, certificate_distrust, untrusted_certificate
+from mailtaps_common.tls import causes, certificate_distrust, server_of, untrusted_certificate
 
 DEADLINE_SECONDS = 20.0  # the whole test, so it answers well within 30 s
 CALL_TIMEOUT_SECONDS = 8.0  # one call, or the configured request_timeout if shorter
@@ -83,9 +83,8 @@ def send(
 
 def transport_cause(exc: BaseException, url: str, timeout: float | None = None) -> str:
     """The cause of a failed connection in one line, with what to check."""
-    parts = urlsplit(url)
-    host = parts.hostname or shown_url(url)
-    where = f"{host}:{parts.port}" if parts.port else host
+    host = urlsplit(url).hostname or shown_url(url)
+    where = server_of(url)
     chain = list(causes(exc))
     if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.InvalidURL):
         return f"the URL {shown_url(url)!r} is not valid ({exc}): check it"

@@ -33,6 +33,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from mailtaps_common.bases import RESTStreamMixin
+from mailtaps_common.secrets import shown_url
 from mailtaps_common.tls import certificate_distrust, untrusted_certificate
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -94,8 +95,8 @@ def location(exception: BaseException | None) -> str | None:
         url = getattr(request, "url", None)
     if not url:
         return None
-    parts = urlsplit(str(url))
-    return f"{parts.netloc.rpartition('@')[2]}{parts.path}"  # never the user and password
+    parts = urlsplit(shown_url(str(url)))  # never the user and password
+    return f"{parts.netloc}{parts.path}"
 
 
 def transport_cause(exception: BaseException) -> str:

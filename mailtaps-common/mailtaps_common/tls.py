@@ -18,6 +18,8 @@ import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from mailtaps_common.secrets import shown_url
+
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # in requests' order
 
 
@@ -59,11 +61,17 @@ def certificate_distrust(failure: BaseException) -> str | None:
     return None
 
 
+def server_of(url: str) -> str:
+    """``host:port`` of ``url`` (the host alone without a port), never its user and
+    password."""
+    parts = urlsplit(url)
+    host = parts.hostname or shown_url(url)
+    return f"{host}:{parts.port}" if parts.port else host
+
+
 def untrusted_certificate(url: str, distrust: str) -> str:
     """The error for a certificate of the server at ``url`` that did not verify."""
-    server = urlsplit(url)
-    where = f"{server.hostname}" + (f":{server.port}" if server.port else "")
     return (
-        f"the TLS certificate of {where} is not trusted ({distrust}): if it is right, name "
-        "its CA in REQUESTS_CA_BUNDLE, or set verify_tls to false"
+        f"the TLS certificate of {server_of(url)} is not trusted ({distrust}): if it is "
+        "right, name its CA in REQUESTS_CA_BUNDLE, or set verify_tls to false"
     )

@@ -253,8 +253,6 @@ class IRedAdminClient:
         api_era: str = "auto",
         domains: list[str] | None = None,
     ) -> None:
-        url = base_url.rstrip("/")
-        self.base_url = shown_url(url)  # for messages: no user and password
         self.username = username
         self._password = password
         self.logger = logger
@@ -262,7 +260,10 @@ class IRedAdminClient:
         self.retry = retry
         self._rate_limit = RateLimitPause()
         self.max_workers = max(1, max_workers)
-        self._transport = Transport(url, verify_tls=verify_tls, pool_size=self.max_workers)
+        self._transport = Transport(
+            base_url.rstrip("/"), verify_tls=verify_tls, pool_size=self.max_workers
+        )
+        self.base_url = self._transport.base_url  # for messages: no user and password
         # Every answer sets a cookie, and one to a call without a valid session a new
         # anonymous one: only the cookie of the last login is sent.
         self._cookie: str | None = None
