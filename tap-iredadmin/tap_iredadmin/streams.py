@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -354,13 +354,12 @@ def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
     """Service flags into ``services``; the login and quota objects into columns."""
     columns, flags = _user_layout(tuple(row))
     flat = {key: row[key] for key in columns}
-    services: dict[str, bool | None] = {}
-    for key, service in flags:
-        value = row[key]
-        # to_bool's own quick case, inline: 19 flags on every mailbox
-        quick = value.__class__ is int and 0 <= value <= 1
-        services[service] = value == 1 if quick else to_bool(value)
-    flat["services"] = services
+    flat["services"] = {  # to_bool's own quick case, inline: 19 flags on every mailbox
+        service: value == 1
+        if (value := row[key]).__class__ is int and 0 <= value <= 1
+        else to_bool(value)
+        for key, service in flags
+    }
     last_login = row.get("last_login")
     if isinstance(last_login, dict):
         for protocol in ("imap", "pop3", "lda"):
@@ -472,8 +471,23 @@ def to_datetime(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 0 < value <= LAST_EPOCH_SECOND:  # NaN fails this too
             return None
+        if value.__class__ is int:  # last logins: whole seconds, a new one on every row
+            day, second = divmod(value, 86_400)
+            minute, second = divmod(second, 60)
+            return _epoch_day(day) + _MINUTES_OF_DAY[minute] + _SECONDS_UTC[second]
         return datetime.fromtimestamp(value, UTC).isoformat()
     return _text_to_datetime(str(value))
+
+
+# An epoch second as the day's date from a cache and the time from two tables: a
+# third of the cost of datetime.fromtimestamp(...).isoformat(), and the same text.
+_MINUTES_OF_DAY = tuple(f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
+_SECONDS_UTC = tuple(f"{second:02d}+00:00" for second in range(60))
+
+
+@lru_cache(maxsize=4096)
+def _epoch_day(day: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).strftime("%Y-%m-%dT")
 
 
 @lru_cache(maxsize=4096)  # the same few dates (never-bumped, never-expiring) on every row

@@ -163,6 +163,11 @@ def test_odd_dates_become_null_and_the_rest_iso_utc(iredadmin: Any) -> None:
         last_login={"imap": 1706356440, "pop3": 1706356440123, "lda": float("inf")},
     )
     ira.app.update_user("postmaster@example.com", created="2023-01-01T12:35:47.250000")
+    ira.app.update_user(  # epoch seconds at the edges of a day, of a month and of year 9999
+        "bruno.kowalski@example.com",
+        last_login={"imap": 951_868_799, "pop3": 253_402_300_799, "lda": 1706356440.5},
+    )
+    ira.app.update_user("chen.kowalski@example.com", last_login={"imap": 1, "lda": 86_400})
     run = ira.run()
     assert run.returncode == 0, run.stderr[-2000:]
     users = {r["username"]: r for r in run.records("users")}
@@ -175,3 +180,12 @@ def test_odd_dates_become_null_and_the_rest_iso_utc(iredadmin: Any) -> None:
     assert anna["last_login_pop3"] is None
     assert anna["last_login_lda"] is None
     assert users["postmaster@example.com"]["created"] == "2023-01-01T12:35:47.250000+00:00"
+    bruno = users["bruno.kowalski@example.com"]
+    assert bruno["last_login_imap"] == "2000-02-29T23:59:59+00:00"
+    assert bruno["last_login_pop3"] == "9999-12-31T23:59:59+00:00"
+    assert bruno["last_login_lda"] == "2024-01-27T11:54:00.500000+00:00"
+    chen = users["chen.kowalski@example.com"]
+    assert (chen["last_login_imap"], chen["last_login_lda"]) == (
+        "1970-01-01T00:00:01+00:00",
+        "1970-01-02T00:00:00+00:00",
+    )
