@@ -11,10 +11,17 @@ from sandbox.testing import assert_no_secrets, network_env, run_tap
 
 # (as written in the URL, the password it stands for): ``requests`` rewrites some
 # characters of the second (``%40`` kept, ``!`` kept), so only not showing it is safe.
-PASSWORDS = [("Url-Secret-9", "Url-Secret-9"), ("p%40ss!word1", "p@ss!word1")]
+# ``]`` unescaped: ``requests`` takes it, ``urllib.parse`` refuses it.
+PASSWORDS = [
+    ("Url-Secret-9", "Url-Secret-9"),
+    ("p%40ss!word1", "p@ss!word1"),
+    ("br]cket-Pass3", "br]cket-Pass3"),
+]
 
 
-@pytest.mark.parametrize(("in_url", "password"), PASSWORDS, ids=["plain", "escaped"])
+@pytest.mark.parametrize(
+    ("in_url", "password"), PASSWORDS, ids=["plain", "escaped", "unescaped-bracket"]
+)
 @pytest.mark.parametrize("tap", list(TAPS))
 def test_a_password_in_the_url_never_shows(tap, in_url, password, start_sandbox):
     vendor, settings, config, url_setting = TAPS[tap]
@@ -33,3 +40,20 @@ def test_a_password_in_the_url_never_shows(tap, in_url, password, start_sandbox)
     texts = [run.stdout, run.stderr, test.stdout, test.stderr]
     assert not any("web-user" in text for text in texts)
     assert_no_secrets([password, in_url], *texts)
+
+
+@pytest.mark.parametrize("tap", list(TAPS))
+def test_a_url_setting_without_scheme_is_one_line_naming_it(tap):
+    """The usual slip (no ``https://``) stops sync and ``--test`` before any call, with
+    the setting named and the URL shown without its password."""
+    _vendor, _settings, config, url_setting = TAPS[tap]
+    settings = config("http://127.0.0.1:9")
+    settings[url_setting] = "web-user:Url-Secret-9@mail.example.com/api"
+    expected = f"{tap}: invalid setting '{url_setting}' = 'mail.example.com/api': must be an "
+    for args in ((), ("--test",)):
+        run = run_tap(tap, settings, args=args)
+        assert run.returncode != 0
+        errors = [line for line in run.stderr.splitlines() if "ERROR" in line]
+        assert len(errors) == 1, run.stderr[-2000:]
+        assert expected + "http:// or https:// URL with a host" in errors[0]
+        assert not any(word in run.stderr + run.stdout for word in ("web-user", "Url-Secret-9"))

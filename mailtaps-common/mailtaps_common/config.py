@@ -9,8 +9,10 @@ error as one line naming the setting, its value and what is allowed::
     tap-mailprotector: missing required setting 'api_key'
 
 on every path: sync, ``--test``, ``--discover`` (so ``meltano config test`` and
-``meltano select --list`` too). A setting the tap does not declare is a WARNING
-naming the closest declared one (a typo would otherwise be silently ignored).
+``meltano select --list`` too). A URL setting (``format: uri``) must be an http(s)
+URL with a host; it is shown without the user and password it may carry. A setting
+the tap does not declare is a WARNING naming the closest declared one (a typo would
+otherwise be silently ignored).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from singer_sdk.exceptions import ConfigValidationError
@@ -26,6 +29,7 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
+from mailtaps_common.secrets import shown_url, shown_url_setting
 from mailtaps_common.setting_values import numbers_from_text
 
 # Read by the SDK from any tap's config without being declared in its schema.
@@ -49,6 +53,18 @@ def _is_date_time(value: object) -> bool:
     if isinstance(value, str):
         datetime.fromisoformat(value)
     return True
+
+
+@FORMAT_CHECKER.checks("uri", raises=ValueError)
+def _is_web_url(value: object) -> bool:
+    """An http(s) URL with a host (``requests`` would fail only at the first call,
+    with a line naming no setting). The user and password are left out of the
+    check: ``requests`` takes them with any character but ``/``, ``?`` and ``#``."""
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(shown_url(value))  # ValueError: "[" or "]" outside an IPv6 address
+    _ = parts.port  # ValueError: a port that is no number, or out of range
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def shown(value: Any, *, secret: bool = False) -> str:
@@ -102,6 +118,8 @@ def _rule(error: jsonschema.ValidationError) -> str:
         return "must be one of " + ", ".join(shown(v) for v in expected)
     if kind == "format" and expected == "date-time":
         return f"must be an ISO 8601 date-time, e.g. {DATE_TIME_EXAMPLE}"
+    if kind == "format" and expected == "uri":
+        return "must be an http:// or https:// URL with a host, e.g. https://mail.example.com"
     return error.message
 
 
@@ -122,7 +140,10 @@ def describe(tap: str, error: jsonschema.ValidationError, schema: Mapping[str, A
     where = setting + "".join(f"[{index!r}]" for index in list(error.path)[1:])
     prop = properties.get(setting, {})
     secret = bool(prop.get("secret") or prop.get("writeOnly"))
-    return [invalid(tap, where, error.instance, _rule(error), secret=secret)]
+    value = error.instance
+    if prop.get("format") == "uri" and isinstance(value, str):
+        value = shown_url_setting(value)  # never the password a URL may carry
+    return [invalid(tap, where, value, _rule(error), secret=secret)]
 
 
 def config_errors(

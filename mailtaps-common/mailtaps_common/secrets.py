@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote
 
 from typing_extensions import override
 
@@ -31,7 +31,8 @@ MASK = "[redacted]"
 SHORT = 8  # secrets shorter than this are replaced only as whole tokens
 # Characters no target or terminal can take (see mailtaps_common.text).
 _UNPRINTABLE = re.compile("[\ud800-\udfff]")
-_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")  # scheme://user:password@
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")  # scheme://user:password@
+_SCHEME = "http://"  # put before a URL setting written without one (user:password@host)
 
 
 def secret_settings(schema: Mapping[str, Any]) -> list[str]:
@@ -74,8 +75,13 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
             secrets.append(value)
             if name.endswith("_base64") and (plain := _decoded_base64(value)):
                 secrets.append(plain)
-    for value in config.values():
-        if isinstance(value, str) and (password := _url_password(value)):
+    properties = schema.get("properties", {})
+    for name, value in config.items():
+        if not isinstance(value, str):
+            continue
+        if properties.get(name, {}).get("format") == "uri" and "://" not in value:
+            value = _SCHEME + value  # the usual slip: the password is one all the same
+        if password := _url_password(value):
             secrets += [password, unquote(password)]
     return secrets
 
@@ -84,17 +90,26 @@ def shown_url(url: str) -> str:
     """``url`` as it may be shown: without the user and password it may carry. (The
     password is also redacted as a secret, but ``requests`` and ``urllib3`` rewrite
     some characters of it, so a shown URL never carries it at all.) Plain text, not
-    ``urlsplit``, which refuses some passwords that ``requests`` accepts."""
+    ``urllib.parse.urlsplit``, which refuses some passwords that ``requests`` accepts."""
     return _USER_INFO.sub(r"\1", url, count=1)
 
 
+def shown_url_setting(value: str) -> str:
+    """A URL setting's value as it may be shown: :func:`shown_url`, also when the
+    scheme is missing (``user:password@host/...``)."""
+    if "://" in value:
+        return shown_url(value)
+    return shown_url(_SCHEME + value).removeprefix(_SCHEME)
+
+
 def _url_password(value: str) -> str | None:
-    if "://" not in value or "@" not in value:
+    """The password in a URL's user info, as written (read as ``requests`` does: any
+    character but ``/``, ``?`` and ``#``, up to the last ``@``)."""
+    found = _USER_INFO.match(value.strip())
+    if found is None:
         return None
-    try:
-        return urlsplit(value.strip()).password
-    except ValueError:  # not a URL after all (an invalid port, say)
-        return None
+    password = found.group(2).partition(":")[2]
+    return password or None
 
 
 class Redactor:

@@ -21,6 +21,7 @@ SCHEMA = th.PropertiesList(
     th.Property("overlap_seconds", th.IntegerType(minimum=0), default=600),
     th.Property("window_minutes", th.IntegerType(minimum=1, maximum=1440), default=60),
     th.Property("mode", th.StringType, allowed_values=["fail", "skip"], default="fail"),
+    th.Property("api_url", th.URIType),
 ).to_dict()
 
 
@@ -75,6 +76,15 @@ def lines(settings: dict) -> list[str]:
         ({"start_date": "2026-13-01T00:00:00Z"}, "must be an ISO 8601 date-time"),
         ({"page_size": "ten"}, "'page_size' = 'ten': must be a whole number"),
         ({"mode": "ignore"}, "'mode' = 'ignore': must be one of 'fail', 'skip'"),
+        (
+            {"api_url": "mail.example.com/api"},
+            "tap-policy: invalid setting 'api_url' = 'mail.example.com/api': must be an http:// "
+            "or https:// URL with a host, e.g. https://mail.example.com",
+        ),
+        ({"api_url": "ftp://mail.example.com"}, "'api_url' = 'ftp://mail.example.com': must"),
+        ({"api_url": "https://"}, "'api_url' = 'https://': must be an http://"),
+        ({"api_url": "https://[mail.example.com]/"}, "must be an http:// or https:// URL"),
+        ({"api_url": "https://mail.example.com:443443/"}, "must be an http:// or https:// URL"),
     ],
 )
 def test_each_bad_value_is_one_line_naming_setting_value_and_range(settings, line):
@@ -95,6 +105,35 @@ def test_missing_required_and_several_bad_values_give_one_line_each():
 def test_a_secret_value_is_never_shown():
     found = lines({"api_key": 12345})
     assert found == ["tap-policy: invalid setting 'api_key' = (hidden): must be a string"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://web-user:Url-Secret-9@:8443/api", "https://:8443/api"),
+        ("web-user:Url-Secret-9@mail.example.com/api", "mail.example.com/api"),  # no scheme
+    ],
+)
+def test_a_bad_url_is_shown_without_its_user_and_password(url, shown):
+    found = lines({"api_key": "k", "api_url": url})
+    assert found == [
+        f"tap-policy: invalid setting 'api_url' = '{shown}': must be an http:// or "
+        "https:// URL with a host, e.g. https://mail.example.com"
+    ]
+    assert secrets.config_secrets({"api_url": url}, SCHEMA) == ["Url-Secret-9"] * 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mail.example.com",
+        "http://127.0.0.1:8080/iredadmin",
+        "https://[::1]:8443/api",
+        "https://web-user:p]ss@w[rd@mail.example.com/api",  # as requests takes it
+    ],
+)
+def test_web_urls_pass(url):
+    assert PolicyTap(config={"api_key": "k", "api_url": url}).config["api_url"] == url
 
 
 def test_valid_dates_and_defaults_pass():
@@ -205,9 +244,12 @@ def test_a_password_in_a_url_setting_is_a_secret():
         "api_url": "https://mail.example.com/",  # no credentials
         "note": "not a url: a@b://",
         "bad_port": "http://u:pw-in-bad-url@host:99999999/",
+        "proxy_url": "http://u:br]ck@t-pw@proxy.example.com:3128",  # as requests reads it
     }
     found = secrets.config_secrets(config, {"properties": {}})
-    assert sorted(found) == ["p%40ss-word", "p@ss-word", "pw-in-bad-url", "pw-in-bad-url"]
+    assert sorted(found) == [
+        "br]ck@t-pw", "br]ck@t-pw", "p%40ss-word", "p@ss-word", "pw-in-bad-url", "pw-in-bad-url"
+    ]  # fmt: skip
     assert "web-user:[redacted]@mail" in secrets.Redactor(found)(config["base_url"])
 
 

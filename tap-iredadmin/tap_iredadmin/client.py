@@ -93,10 +93,11 @@ class Transport:
     """
 
     def __init__(self, base_url: str, *, verify_tls: bool, pool_size: int) -> None:
-        proxies = requests.utils.get_environ_proxies(base_url)
         verify = verify_setting(verify_tls)
         headers = {**requests.utils.default_headers(), "Accept": "application/json"}
         root = requests.Request("GET", base_url + "/", headers=headers).prepare()
+        assert root.url is not None  # prepare() sets it
+        proxies = requests.utils.get_environ_proxies(root.url)  # quoted: a "]" in a password
         self._adapter = HTTPAdapter(pool_maxsize=pool_size)  # owns the pool's manager
         self._pool = self._adapter.get_connection_with_tls_context(root, verify, proxies=proxies)
         self._adapter.cert_verify(self._pool, base_url, verify, None)

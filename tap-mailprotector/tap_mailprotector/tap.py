@@ -40,7 +40,7 @@ class TapMailprotector(
         ),
         th.Property(
             "base_url",
-            th.StringType,
+            th.URIType,
             title="API base URL",
             default="https://emailservice.io",
             description="Address of the Mailprotector API",

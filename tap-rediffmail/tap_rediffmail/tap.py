@@ -41,7 +41,7 @@ class TapRediffMail(
         th.Property("password_base64", th.StringType, title="Admin password (base64)", secret=True,
                     description="The admin password already in standard (padded) base64, "
                     "as Rediff's own connector asks for it."),
-        th.Property("api_url", th.StringType, title="Log API URL", default=DEFAULT_API_URL,
+        th.Property("api_url", th.URIType, title="Log API URL", default=DEFAULT_API_URL,
                     description="Full URL of the log endpoint."),
         th.Property("start_date", th.DateTimeType, title="Start date", required=True,
                     description="First instant to read; UTC unless it carries an offset."),
