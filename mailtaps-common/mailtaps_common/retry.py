@@ -99,6 +99,14 @@ def location(exception: BaseException | None) -> str | None:
     return f"{parts.netloc}{parts.path}"
 
 
+def unreachable(vendor: str, where: str | None, max_tries: int, cause: str, setting: str) -> str:
+    """The one line for a server that never answered, after every attempt."""
+    return (
+        f"Cannot reach {vendor} at {where or '?'} after {attempts(max_tries)} ({cause}): "
+        f"check {setting} and the network"
+    )
+
+
 def transport_cause(exception: BaseException) -> str:
     """The exception type and its OS-level reason, without urllib3's long wrapping."""
     errno = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exception))
@@ -258,9 +266,13 @@ class RetryRules(RESTStreamMixin):
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 raise FatalAPIError(
-                    f"Cannot reach {self.vendor} at {location(exc) or '?'} after "
-                    f"{attempts(self.retry_policy.max_tries)} ({transport_cause(exc)}): "
-                    f"check {self.url_setting} and the network"
+                    unreachable(
+                        self.vendor,
+                        location(exc),
+                        self.retry_policy.max_tries,
+                        transport_cause(exc),
+                        self.url_setting,
+                    )
                 ) from None
 
         return call

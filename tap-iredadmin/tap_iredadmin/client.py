@@ -23,7 +23,14 @@ import backoff
 import requests
 import urllib3
 from mailtaps_common.parsing import parse_json
-from mailtaps_common.retry import EXHAUSTED_HINT, RetryPolicy, attempts, transport_cause
+from mailtaps_common.retry import (
+    EXHAUSTED_HINT,
+    RetryPolicy,
+    attempts,
+    location,
+    transport_cause,
+    unreachable,
+)
 from mailtaps_common.secrets import redact, shown_url
 from mailtaps_common.text import may_hold_unstorable
 from mailtaps_common.tls import certificate_distrust, untrusted_certificate, verify_setting
@@ -407,6 +414,12 @@ class IRedAdminClient:
         try:
             return retried(method, path, form, headers)
         except TransientCallError as exc:
+            if exc.response is None:  # no answer at all: the address or the network
+                raise IRedAdminError(
+                    unreachable(
+                        "iRedAdmin-Pro", location(exc), self.retry.max_tries, str(exc), "base_url"
+                    )
+                ) from None
             raise IRedAdminError(
                 f"{method} {path} failed after {attempts(self.retry.max_tries)}: {exc}; "
                 f"{EXHAUSTED_HINT}"

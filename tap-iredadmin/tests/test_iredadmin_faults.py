@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from sandbox.iredadmin import DEMO_ADMIN
-from sandbox.testing import BIN
+from sandbox.postgres import free_port
+from sandbox.testing import BIN, failure_line
 
 
 def error_text(run: Any) -> str:
@@ -57,6 +58,17 @@ def test_ip_allow_list_admits_an_allowed_client(iredadmin: Any) -> None:
     ira.sandbox.set_client_ip("10.0.0.1")
     run = ira.run()
     assert "NOT_AUTHORIZED" in error_text(run)
+
+
+def test_unreachable_host_is_one_line(iredadmin: Any) -> None:
+    """As in the other two taps: the address called, the cause and the setting to check."""
+    ira = iredadmin()
+    port = free_port()
+    run = ira.run(base_url=f"http://127.0.0.1:{port}/iredadmin", max_retries=1)
+    assert failure_line(run) == (
+        f"Cannot reach iRedAdmin-Pro at 127.0.0.1:{port}/iredadmin/api/login after 2 attempts "
+        "(NewConnectionError [Errno 111] Connection refused): check base_url and the network"
+    )
 
 
 def test_persistent_500_on_an_endpoint_fails_naming_it(iredadmin: Any) -> None:
