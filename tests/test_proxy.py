@@ -1,6 +1,7 @@
 """The environment's proxy, the same in the three taps: every call goes through it with
 the credentials its URL carries (HTTPS tunnelled with ``CONNECT``), none when ``NO_PROXY``
-names the server, and through it a tap reads exactly what it reads without it."""
+names the server, and through it a tap reads exactly what it reads without it. An HTTPS
+proxy whose certificate does not verify is named in one line, at once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import base64
 
 import pytest
 from network_support import TAPS, records
-from sandbox.testing import ForwardProxy, network_env, run_tap, self_signed_tls
+from sandbox.testing import ForwardProxy, failure_line, network_env, run_tap, self_signed_tls
 
 from sandbox import RunningSandbox
 
@@ -60,3 +61,27 @@ def test_no_proxy_keeps_calls_off_the_proxy(tap):
         run = run_tap(name, config(sandbox.url), env=env)
     assert records(run) == direct
     assert proxy.seen == []
+
+
+def test_an_https_proxy_with_an_untrusted_certificate_is_named_at_once(tap, tmp_path):
+    """``requests`` reports it as a proxy it cannot reach; it was retried and then said
+    "Cannot reach ... after N attempts" in the two SDK taps, and named the server instead
+    of the proxy in tap-iredadmin."""
+    name, config, sandbox, direct = tap
+    tls, certificate = self_signed_tls(tmp_path)
+    slow_retries = {"max_retries": 3, "retry_base_seconds": 5}  # a retry would wait 2.5 s+
+    with RunningSandbox(sandbox.app, tls=tls) as secure, ForwardProxy(tls=tls) as proxy:
+        env = network_env(https_proxy=proxy.url)
+        run = run_tap(name, config(secure.url) | slow_retries, env=env, timeout=60)
+        test = run_tap(name, config(secure.url), args=("--test",), env=env, timeout=60)
+        trusted = run_tap(
+            name, config(secure.url), env={**env, "REQUESTS_CA_BUNDLE": str(certificate)}
+        )
+    line = failure_line(run)
+    proxy_port = proxy.url.rsplit(":", 1)[1]
+    assert f"the TLS certificate of the proxy 127.0.0.1:{proxy_port} is not trusted (" in line
+    assert "retry" not in run.stderr
+    assert test.returncode == 1
+    assert line[line.index("the TLS certificate") :] in test.stderr  # the same words
+    assert records(trusted) == direct
+    assert set(proxy.seen) == {f"CONNECT 127.0.0.1:{secure.port}"}

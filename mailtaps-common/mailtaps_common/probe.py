@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 
 from mailtaps_common.secrets import redact, shown_url
-from mailtaps_common.tls import causes, certificate_distrust, server_of, untrusted_certificate
+from mailtaps_common.tls import causes, server_of, untrusted_certificate
 
 DEADLINE_SECONDS = 20.0  # the whole test, so it answers well within 30 s
 CALL_TIMEOUT_SECONDS = 8.0  # one call, or the configured request_timeout if shorter
@@ -88,9 +88,8 @@ def transport_cause(exc: BaseException, url: str, timeout: float | None = None) 
     chain = list(causes(exc))
     if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.InvalidURL):
         return f"the URL {shown_url(url)!r} is not valid ({exc}): check it"
-    distrust = certificate_distrust(exc)
-    if distrust is not None:
-        return untrusted_certificate(url, distrust)
+    if untrusted := untrusted_certificate(url, exc):
+        return untrusted
     if isinstance(exc, requests.exceptions.SSLError):
         return (
             f"TLS failure with {where} ({_ssl_reason(chain)}): check that the URL's scheme "

@@ -253,18 +253,16 @@ class RetryRules(RESTStreamMixin):
                     f"{exc}: still failing after {attempts(self.retry_policy.max_tries)}; "
                     f"{EXHAUSTED_HINT}"
                 ) from None
-            except requests.exceptions.SSLError as exc:
-                distrust = certificate_distrust(exc)
-                if distrust is not None and exc.request is not None:
-                    raise FatalAPIError(
-                        untrusted_certificate(str(exc.request.url), distrust)
-                    ) from None
-                raise FatalAPIError(
-                    f"TLS failure with {location(exc) or self.vendor} "
-                    f"({transport_cause(exc)}): check {self.url_setting} and the server's "
-                    "certificate"
-                ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                url = str(exc.request.url) if exc.request is not None else ""
+                if untrusted := untrusted_certificate(url, exc):
+                    raise FatalAPIError(untrusted) from None
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise FatalAPIError(
+                        f"TLS failure with {location(exc) or self.vendor} "
+                        f"({transport_cause(exc)}): check {self.url_setting} and the server's "
+                        "certificate"
+                    ) from None
                 raise FatalAPIError(
                     unreachable(
                         self.vendor,

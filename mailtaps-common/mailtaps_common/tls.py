@@ -18,6 +18,9 @@ import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import requests
+import urllib3
+
 from mailtaps_common.secrets import shown_url
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # in requests' order
@@ -69,9 +72,18 @@ def server_of(url: str) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def untrusted_certificate(url: str, distrust: str) -> str:
-    """The error for a certificate of the server at ``url`` that did not verify."""
+def untrusted_certificate(url: str, failure: BaseException) -> str | None:
+    """The error when ``failure`` (of a call to ``url``) is a certificate that did not
+    verify: the server's, or that of the HTTPS proxy the environment names for ``url``
+    (``requests`` reports that one as a failure to reach the proxy). None otherwise."""
+    distrust = certificate_distrust(failure)
+    if distrust is None:
+        return None
+    whose = server_of(url)
+    if any(isinstance(cause, urllib3.exceptions.ProxyError) for cause in causes(failure)):
+        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+        whose = f"the proxy {server_of(proxy)}" if proxy else "the proxy"
     return (
-        f"the TLS certificate of {server_of(url)} is not trusted ({distrust}): if it is "
-        "right, name its CA in REQUESTS_CA_BUNDLE, or set verify_tls to false"
+        f"the TLS certificate of {whose} is not trusted ({distrust}): if it is right, name "
+        "its CA in REQUESTS_CA_BUNDLE, or set verify_tls to false"
     )

@@ -308,19 +308,40 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the request log is kept on the app."""
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
+    """A threaded HTTP server on 127.0.0.1; with ``tls`` (a server context) it speaks
+    HTTPS, and is quiet when a client refuses its certificate (as tests make it)."""
+
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, app: SandboxApp, port: int, client_ip_override: str | None) -> None:
-        self.app = app
-        self.client_ip_override = client_ip_override
-        super().__init__(("127.0.0.1", port), _Handler)
+    def __init__(
+        self, port: int, handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None
+    ) -> None:
+        super().__init__(("127.0.0.1", port), handler)
+        self.scheme = "http"
+        if tls is not None:  # the handshake in the request's thread, not in accept()
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.scheme = "https"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet when a client refused an HTTPS sandbox's certificate (as tests make it)."""
         if not isinstance(sys.exc_info()[1], ssl.SSLError):
             super().handle_error(request, client_address)
+
+
+class _Server(LoopbackServer):
+    def __init__(
+        self, app: SandboxApp, port: int, client_ip_override: str | None, tls: ssl.SSLContext | None
+    ) -> None:
+        self.app = app
+        self.client_ip_override = client_ip_override
+        super().__init__(port, _Handler, tls)
 
 
 class RunningSandbox:
@@ -336,13 +357,7 @@ class RunningSandbox:
         """``client_ip`` pretends every caller has that address (IP allow-lists);
         with ``tls`` (a server context) it speaks HTTPS."""
         self.app = app
-        self._server = _Server(app, port, client_ip)
-        self.scheme = "http"
-        if tls is not None:  # the handshake in the request's thread, not in accept()
-            self._server.socket = tls.wrap_socket(
-                self._server.socket, server_side=True, do_handshake_on_connect=False
-            )
-            self.scheme = "https"
+        self._server = _Server(app, port, client_ip, tls)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"sandbox-{app.name}", daemon=True
         )
@@ -353,7 +368,7 @@ class RunningSandbox:
 
     @property
     def url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        return self._server.url
 
     def set_client_ip(self, ip: str | None) -> None:
         self._server.client_ip_override = ip

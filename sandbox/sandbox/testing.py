@@ -20,11 +20,13 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
+
+from .core import LoopbackServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -228,9 +230,10 @@ def network_env(**proxies: str) -> dict[str, str]:
 class ForwardProxy:
     """An HTTP proxy on 127.0.0.1: passes each plain call on, tunnels ``CONNECT`` (HTTPS),
     and keeps each request line it was asked for (``seen``: an absolute URL, or the
-    host and port of a tunnel) with its ``Proxy-Authorization`` (``authorizations``)."""
+    host and port of a tunnel) with its ``Proxy-Authorization`` (``authorizations``).
+    With ``tls`` (a server context) it is an HTTPS proxy."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.seen: list[str] = []
         self.authorizations: list[str | None] = []
         proxy = self
@@ -283,9 +286,8 @@ class ForwardProxy:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the calls are kept in ``seen``."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackServer(0, Handler, tls)
+        self.url = self._server.url
 
     def __enter__(self) -> ForwardProxy:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -33,7 +33,7 @@ from mailtaps_common.retry import (
 )
 from mailtaps_common.secrets import redact, shown_url
 from mailtaps_common.text import may_hold_unstorable
-from mailtaps_common.tls import certificate_distrust, untrusted_certificate, verify_setting
+from mailtaps_common.tls import untrusted_certificate, verify_setting
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
@@ -436,11 +436,8 @@ class IRedAdminClient:
                 method, path, headers=headers, body=form, timeout=self.timeout
             )
         except urllib3.exceptions.HTTPError as exc:
-            distrust = certificate_distrust(exc)
-            if distrust is not None:  # not transient: fail at once
-                raise IRedAdminError(
-                    f"{method} {path}: {untrusted_certificate(self.base_url, distrust)}"
-                ) from None
+            if untrusted := untrusted_certificate(self.base_url, exc):  # not transient
+                raise IRedAdminError(f"{method} {path}: {untrusted}") from None
             raise TransientCallError(transport_cause(exc), url=self.base_url + path) from None
         cause, body = _check_transport(response)
         if cause is not None:
