@@ -23,10 +23,13 @@ def servers(request, start_sandbox, tmp_path):
         yield request.param, config, plain, secure, certificate
 
 
-def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers):
+@pytest.mark.parametrize("blank", ["", " "], ids=["url", "url-after-a-blank"])
+def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers, blank):
+    """``requests`` strips a blank before the URL; tap-iredadmin then verified nothing."""
     tap, config, _, secure, _ = servers
     slow_retries = {"max_retries": 3, "retry_base_seconds": 5}  # a retry would wait 2.5 s+
-    run = run_tap(tap, config(secure.url) | slow_retries, env=network_env(), timeout=60)
+    url = blank + secure.url
+    run = run_tap(tap, config(url) | slow_retries, env=network_env(), timeout=60)
     line = failure_line(run)
     assert f"the TLS certificate of 127.0.0.1:{secure.port} is not trusted (self" in line
     assert line.endswith(
@@ -34,7 +37,7 @@ def test_an_untrusted_certificate_ends_the_run_at_once_naming_it(servers):
     )
     assert "retry" not in run.stderr
     assert {m["type"] for m in run.messages} <= {"SCHEMA"}
-    test = run_tap(tap, config(secure.url), args=("--test",), env=network_env(), timeout=60)
+    test = run_tap(tap, config(url), args=("--test",), env=network_env(), timeout=60)
     assert test.returncode == 1
     assert line[line.index("the TLS certificate") :] in test.stderr  # the same words
 

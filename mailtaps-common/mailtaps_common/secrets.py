@@ -31,8 +31,9 @@ MASK = "[redacted]"
 SHORT = 8  # secrets shorter than this are replaced only as whole tokens
 # Characters no target or terminal can take (see mailtaps_common.text).
 _UNPRINTABLE = re.compile("[\ud800-\udfff]")
-_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")  # scheme://user:password@
-_SCHEME = "http://"  # put before a URL setting written without one (user:password@host)
+# A URL's scheme, after any blank that requests would strip; then its user and password.
+_URL_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://")
+_USER_INFO = re.compile(rf"^({_URL_SCHEME.pattern})([^/?#]*)@")  # scheme://user:password@
 
 
 def secret_settings(schema: Mapping[str, Any]) -> list[str]:
@@ -79,8 +80,8 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
     for name, value in config.items():
         if not isinstance(value, str):
             continue
-        if properties.get(name, {}).get("format") == "uri" and "://" not in value:
-            value = _SCHEME + value  # the usual slip: the password is one all the same
+        if properties.get(name, {}).get("format") == "uri" and not _URL_SCHEME.match(value):
+            value = "http://" + value.lstrip().lstrip("/")  # no scheme: a password all the same
         if password := _url_password(value):
             secrets += [password, unquote(password)]
     return secrets
@@ -95,17 +96,20 @@ def shown_url(url: str) -> str:
 
 
 def shown_url_setting(value: str) -> str:
-    """A URL setting's value as it may be shown: :func:`shown_url`, also when the
-    scheme is missing (``user:password@host/...``)."""
-    if "://" in value:
-        return shown_url(value)
-    return shown_url(_SCHEME + value).removeprefix(_SCHEME)
+    """A URL setting's value as a config error may show it: the scheme it starts with
+    (if any) and what follows its last ``@``. A value that fails the URL check may hold
+    a user and password with any character (``#``, ``?``, ``/``) or lack its scheme,
+    where :func:`shown_url` would not find them."""
+    if "@" not in value:
+        return value
+    scheme = _URL_SCHEME.match(value)
+    return (scheme.group(0).strip() if scheme else "") + value.rpartition("@")[2]
 
 
 def _url_password(value: str) -> str | None:
     """The password in a URL's user info, as written (read as ``requests`` does: any
     character but ``/``, ``?`` and ``#``, up to the last ``@``)."""
-    found = _USER_INFO.match(value.strip())
+    found = _USER_INFO.match(value)
     if found is None:
         return None
     password = found.group(2).partition(":")[2]

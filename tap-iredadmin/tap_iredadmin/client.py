@@ -107,7 +107,7 @@ class Transport:
         proxies = requests.utils.get_environ_proxies(root.url)  # quoted: a "]" in a password
         self._adapter = HTTPAdapter(pool_maxsize=pool_size)  # owns the pool's manager
         self._pool = self._adapter.get_connection_with_tls_context(root, verify, proxies=proxies)
-        self._adapter.cert_verify(self._pool, base_url, verify, None)
+        self._adapter.cert_verify(self._pool, root.url, verify, None)  # stripped, as requests
         self._target = self._adapter.request_url(root, proxies).rstrip("/")
         self._headers = {
             name: value if isinstance(value, str) else value.decode("latin-1")
