@@ -9,6 +9,7 @@ import base64
 
 import pytest
 from network_support import TAPS, records
+from sandbox.postgres import free_port
 from sandbox.testing import ForwardProxy, failure_line, network_env, run_tap, self_signed_tls
 
 from sandbox import RunningSandbox
@@ -85,3 +86,30 @@ def test_an_https_proxy_with_an_untrusted_certificate_is_named_at_once(tap, tmp_
     assert line[line.index("the TLS certificate") :] in test.stderr  # the same words
     assert records(trusted) == direct
     assert set(proxy.seen) == {f"CONNECT 127.0.0.1:{secure.port}"}
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_proxy_url_requests_cannot_read_never_shows_its_password(tap, scheme):
+    """``requests`` puts the whole proxy URL (here with a port out of range) in its error."""
+    name, config, sandbox, _ = tap
+    proxy_url = f"{scheme}://proxy-user:{PROXY_PASSWORD}@127.0.0.1:99999"
+    env = network_env(http_proxy=proxy_url, https_proxy=proxy_url)
+    run = run_tap(name, config(sandbox.url), env=env, timeout=60)
+    test = run_tap(name, config(sandbox.url), args=("--test",), env=env, timeout=60)
+    assert run.returncode == 1
+    assert test.returncode == 1
+    for text in (run.stdout, run.stderr, test.stdout, test.stderr):
+        assert PROXY_PASSWORD not in text
+
+
+def test_the_connection_test_names_a_proxy_that_refuses(tap):
+    name, config, sandbox, _ = tap
+    port = free_port()
+    env = network_env(http_proxy=f"http://proxy-user:{PROXY_PASSWORD}@127.0.0.1:{port}")
+    test = run_tap(name, config(sandbox.url), args=("--test",), env=env, timeout=60)
+    assert test.returncode == 1
+    assert (
+        f"cannot reach the proxy 127.0.0.1:{port} (connection refused): check the proxy "
+        "variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)"
+    ) in test.stderr
+    assert PROXY_PASSWORD not in test.stdout + test.stderr

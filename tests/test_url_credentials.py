@@ -57,3 +57,15 @@ def test_a_url_setting_without_scheme_is_one_line_naming_it(tap):
         assert len(errors) == 1, run.stderr[-2000:]
         assert expected + "http:// or https:// URL with a host" in errors[0]
         assert not any(word in run.stderr + run.stdout for word in ("web-user", "Url-Secret-9"))
+
+
+@pytest.mark.parametrize("tap", list(TAPS))
+def test_the_connection_test_of_a_wrong_path_shows_no_user_or_password(tap, start_sandbox):
+    """A 404 is reported with the address called, which carries them."""
+    vendor, settings, config, _ = TAPS[tap]
+    sandbox = start_sandbox(vendor, **settings)
+    wrong = config(sandbox.url.replace("http://", "http://web-user:Url-Secret-9@") + "/nothing")
+    test = run_tap(tap, wrong, args=("--test",), env=network_env())
+    assert test.returncode == 1
+    assert f"127.0.0.1:{sandbox.port}/nothing" in test.stderr
+    assert not any(word in test.stdout + test.stderr for word in ("web-user", "Url-Secret-9"))

@@ -21,7 +21,7 @@ import requests
 import urllib3.exceptions
 
 from mailtaps_common.secrets import redact, shown_url
-from mailtaps_common.tls import causes, server_of, untrusted_certificate
+from mailtaps_common.tls import causes, failing_proxy, server_of, untrusted_certificate
 
 DEADLINE_SECONDS = 20.0  # the whole test, so it answers well within 30 s
 CALL_TIMEOUT_SECONDS = 8.0  # one call, or the configured request_timeout if shorter
@@ -101,11 +101,14 @@ def transport_cause(exc: BaseException, url: str, timeout: float | None = None) 
             return f"timeout: {where} took no connection{waited}: check host, port and firewall"
         return f"timeout: {where} sent no answer{waited}: the server is down or overloaded"
     text = " ".join(str(e) for e in chain)
-    if any(isinstance(e, urllib3.exceptions.NameResolutionError) for e in chain) or any(
-        marker in text for marker in _DNS_MARKERS
-    ):
+    if (proxy := failing_proxy(url, exc)) is not None:
+        return (
+            f"cannot reach the proxy {proxy} ({_refused_or_unresolved(chain, text)}): check "
+            "the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)"
+        )
+    if _unresolved(chain, text):
         return f"DNS failure: the host name {host!r} does not resolve: check the URL"
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
+    if _refused(chain, text):
         return (
             f"connection refused by {where}: nothing listens there; check the URL's host and port"
         )
@@ -123,6 +126,22 @@ _DNS_MARKERS = (
 )
 
 
+def _unresolved(chain: list[BaseException], text: str) -> bool:
+    return any(isinstance(e, urllib3.exceptions.NameResolutionError) for e in chain) or any(
+        marker in text for marker in _DNS_MARKERS
+    )
+
+
+def _refused(chain: list[BaseException], text: str) -> bool:
+    return any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower()
+
+
+def _refused_or_unresolved(chain: list[BaseException], text: str) -> str:
+    if _refused(chain, text):
+        return "connection refused"
+    return "its name does not resolve" if _unresolved(chain, text) else "no connection"
+
+
 def _ssl_reason(chain: list[BaseException]) -> str:
     for exc in chain:
         reason = getattr(exc, "reason", None)
@@ -133,7 +152,8 @@ def _ssl_reason(chain: list[BaseException]) -> str:
 
 def status_cause(response: requests.Response, setting: str = "the URL") -> str | None:
     """A generic line for an HTTP status the vendor code has no better words for."""
-    where = urlsplit(response.url).netloc + urlsplit(response.url).path
+    shown = urlsplit(shown_url(response.url))  # never the user and password
+    where = shown.netloc + shown.path
     if response.status_code == 404:
         return f"HTTP 404 from {where}: no API answers at this address; check {setting}"
     if response.status_code in (301, 302, 303, 307, 308):

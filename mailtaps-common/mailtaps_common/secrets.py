@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -82,6 +83,25 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
             continue
         if properties.get(name, {}).get("format") == "uri" and not _URL_SCHEME.match(value):
             value = "http://" + value.lstrip().lstrip("/")  # no scheme: a password all the same
+        if password := _url_password(value):
+            secrets += [password, unquote(password)]
+    return secrets
+
+
+PROXY_VARIABLES = tuple(
+    name for base in ("http_proxy", "https_proxy", "all_proxy") for name in (base, base.upper())
+)
+
+
+def proxy_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The passwords in the proxy URLs of the environment (``requests`` takes one
+    without a scheme as ``http://``); an unparseable proxy URL ends up in ``requests``'
+    error text whole."""
+    secrets: list[str] = []
+    for name in PROXY_VARIABLES:
+        value = environ.get(name) or ""
+        if not _URL_SCHEME.match(value):
+            value = "http://" + value.lstrip()
         if password := _url_password(value):
             secrets += [password, unquote(password)]
     return secrets
@@ -191,12 +211,13 @@ def redact(text: str) -> str:
 
 
 class RedactedLogs(TapMixin):
-    """Tap mixin: redaction of the config's secrets is installed as soon as the
-    config is read, before it is validated; ``self.redact`` redacts any text (use
+    """Tap mixin: redaction of the config's secrets (and of the passwords in the
+    environment's proxy URLs) is installed as soon as the config is read, before it is
+    validated; ``self.redact`` redacts any text (use
     it for exception messages built from what a server answered)."""
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        secrets = config_secrets(self._config, self.config_jsonschema)
+        secrets = config_secrets(self._config, self.config_jsonschema) + proxy_secrets()
         self.redact = install(secrets, self.logger)
         return super()._validate_config(raise_errors=raise_errors)

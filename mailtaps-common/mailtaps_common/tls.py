@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from mailtaps_common.secrets import shown_url
+from mailtaps_common.secrets import shown_url_setting
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # in requests' order
 
@@ -67,9 +67,25 @@ def certificate_distrust(failure: BaseException) -> str | None:
 def server_of(url: str) -> str:
     """``host:port`` of ``url`` (the host alone without a port), never its user and
     password."""
-    parts = urlsplit(url)
-    host = parts.hostname or shown_url(url)
-    return f"{host}:{parts.port}" if parts.port else host
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is no number, a stray bracket
+        return shown_url_setting(url)
+    if not host:
+        return shown_url_setting(url)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
+
+
+def failing_proxy(url: str, failure: BaseException) -> str | None:
+    """``host:port`` of the environment's proxy for ``url`` when ``failure`` happened on
+    the way to it (``requests`` reports those as a ``ProxyError``); None otherwise."""
+    if not any(isinstance(cause, urllib3.exceptions.ProxyError) for cause in causes(failure)):
+        return None
+    proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+    return server_of(proxy) if proxy else "(unknown)"
 
 
 def untrusted_certificate(url: str, failure: BaseException) -> str | None:
@@ -80,9 +96,8 @@ def untrusted_certificate(url: str, failure: BaseException) -> str | None:
     if distrust is None:
         return None
     whose = server_of(url)
-    if any(isinstance(cause, urllib3.exceptions.ProxyError) for cause in causes(failure)):
-        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
-        whose = f"the proxy {server_of(proxy)}" if proxy else "the proxy"
+    if (proxy := failing_proxy(url, failure)) is not None:
+        whose = f"the proxy {proxy}"
     return (
         f"the TLS certificate of {whose} is not trusted ({distrust}): if it is right, name "
         "its CA in REQUESTS_CA_BUNDLE, or set verify_tls to false"

@@ -8,7 +8,7 @@ import logging
 from urllib.parse import quote, quote_plus
 
 import pytest
-from mailtaps_common import config, keys, secrets, text
+from mailtaps_common import config, keys, secrets, text, tls
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -269,6 +269,27 @@ def test_a_password_in_a_url_setting_is_a_secret():
 )  # fmt: skip
 def test_urls_are_shown_without_user_and_password(url, shown):
     assert secrets.shown_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "server"),
+    [("https://u:p@h:8443/a", "h:8443"), ("http://h", "h"), ("http://[::1]:3128", "[::1]:3128"),
+     ("user:Proxy-Secret-7@proxy:3128", "proxy:3128"), ("http://u:Proxy-Secret-7@h:99999/", "http://h:99999/")],
+)  # fmt: skip
+def test_a_server_is_named_without_user_and_password(url, server):
+    assert tls.server_of(url) == server
+
+
+def test_the_passwords_of_the_environments_proxies_are_secrets():
+    environ = {
+        "HTTPS_PROXY": "https://u:Proxy-Secret-7@127.0.0.1:99999",  # requests cannot parse it
+        "http_proxy": "u2:p%40ss-8@proxy:3128",  # no scheme: requests takes it as http://
+        "all_proxy": "",
+        "no_proxy": "u:not-a-proxy@h",
+    }
+    assert sorted(secrets.proxy_secrets(environ)) == [
+        "Proxy-Secret-7", "Proxy-Secret-7", "p%40ss-8", "p@ss-8"
+    ]  # fmt: skip
 
 
 def test_log_records_are_redacted_message_arguments_and_exception(caplog):

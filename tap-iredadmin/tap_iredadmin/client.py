@@ -113,7 +113,7 @@ class Transport:
             name: value if isinstance(value, str) else value.decode("latin-1")
             for name, value in root.headers.items()
         }
-        self.base_url = shown_url(base_url)  # for messages: no user and password
+        self.base_url = shown_url(root.url).rstrip("/")  # for messages: no user and password
 
     def call(
         self, method: str, path: str, *, headers: dict[str, str], body: bytes | None, timeout: float

@@ -85,7 +85,7 @@ class Probe:
         if missing == len(sources):
             raise probe.ProbeError(
                 f"every domain, reseller and customer asked for answered HTTP 404 at "
-                f"{self.domains.url_base}: check base_url, then the ids"
+                f"{shown_url(self.domains.url_base)}: check base_url, then the ids"
             )
         names = [f"{row['id']} ({row.get('name')})" for row in found]
         more = f" and {len(names) - 6} more" if len(names) > 6 else ""
