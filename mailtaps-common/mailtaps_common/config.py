@@ -18,19 +18,22 @@ otherwise be silently ignored).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import requests
+import urllib3
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
 from mailtaps_common.secrets import shown_url, shown_url_setting
-from mailtaps_common.setting_values import numbers_from_text
+from mailtaps_common.setting_values import nulls_as_unset, numbers_from_text
 
 # Read by the SDK from any tap's config without being declared in its schema.
 SDK_SETTINGS = ("emit_activate_version_messages", "user_agent")
@@ -45,6 +48,9 @@ TYPE_WORDS = {
 }
 
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+# What no setting can carry into a request header, a form or a URL.
+_UNSENDABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+UNSENDABLE_RULE = "must not hold control characters (a line break, a NUL) or lone surrogates"
 
 
 @FORMAT_CHECKER.checks("date-time", raises=ValueError)
@@ -63,8 +69,15 @@ def _is_web_url(value: object) -> bool:
     if not isinstance(value, str):
         return True
     parts = urlsplit(shown_url(value))  # ValueError: "[" or "]" outside an IPv6 address
-    _ = parts.port  # ValueError: a port that is no number, or out of range
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    port = parts.port  # ValueError: a port that is no number, or out of range
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        return False
+    try:  # a host requests or urllib3 refuses: a space, an empty or too long label, bad IDNA
+        requests.Request("GET", value).prepare()
+        parts.hostname.encode("idna")
+    except (requests.RequestException, urllib3.exceptions.LocationParseError, UnicodeError):
+        return False
+    return True
 
 
 def shown(value: Any, *, secret: bool = False) -> str:
@@ -155,9 +168,21 @@ def config_errors(
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.path])
     missing = [line for e in errors if e.validator == "required" and not e.path
                for line in describe(tap, e, schema)]  # fmt: skip
-    invalid = [line for e in errors if e.validator != "required" or e.path
-               for line in describe(tap, e, schema)]  # fmt: skip
-    return missing, invalid
+    wrong: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for error in errors:
+        path = tuple(str(part) for part in error.path)
+        if (error.validator == "required" and not path) or (path and path in seen):
+            continue  # one line per setting: its first broken rule (-0.5: not whole)
+        seen.add(path)
+        wrong += describe(tap, error, schema)
+    properties = schema.get("properties", {})
+    for name, value in config.items():
+        if isinstance(value, str) and _UNSENDABLE.search(value) and (name,) not in seen:
+            prop = properties.get(name, {})
+            secret = bool(prop.get("secret") or prop.get("writeOnly"))
+            wrong.append(invalid(tap, name, value, UNSENDABLE_RULE, secret=secret))
+    return missing, wrong
 
 
 def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
@@ -181,12 +206,14 @@ class CheckedConfig(TapMixin):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Numeric text given for a number setting is read as the number first
-        (``setting_values``). Invalid values always stop the tap. Missing required
-        settings stop it too, except where the SDK asks for no validation
-        (``--discover``, which needs no config at all): there each is a WARNING line."""
+        """Numeric text given for a number setting is read as the number first, and a
+        null as the setting's default (``setting_values``). Invalid values always stop
+        the tap. Missing required settings stop it too, except where the SDK asks for no
+        validation (``--discover``, which needs no config at all): there each is a
+        WARNING line."""
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
+        nulls_as_unset(self._config, schema)
         numbers_from_text(self._config, schema)
         for line in unknown_settings(self._config, schema):
             self.logger.warning("%s: %s", self.name, line)

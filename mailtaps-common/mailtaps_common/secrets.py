@@ -48,8 +48,8 @@ def secret_settings(schema: Mapping[str, Any]) -> list[str]:
 
 def forms(secret: str) -> set[str]:
     """Every way ``secret`` may appear in a server's answer or in a URL."""
-    raw = secret.encode("utf-8")
-    found = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+    raw = secret.encode("utf-8", "surrogatepass")  # a lone surrogate: refused, yet hidden
+    found = {secret, quote(raw, safe=""), quote_plus(raw), json.dumps(secret)[1:-1]}
     found.add(json.dumps(secret, ensure_ascii=False)[1:-1])
     for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
         found.update({encoded, encoded.rstrip("=")})

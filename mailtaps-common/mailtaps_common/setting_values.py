@@ -1,4 +1,4 @@
-"""Number settings given as text are read as the number.
+"""Number settings given as text are read as the number; null is a setting left unset.
 
 Meltano hands a setting set through an environment variable or ``meltano config set`` to
 the tap as text unless its kind casts it, and no Meltano kind yields a float (``decimal``
@@ -26,3 +26,12 @@ def numbers_from_text(config: dict[str, Any], config_schema: dict[str, Any]) -> 
             continue
         if math.isfinite(number):
             config[name] = int(number) if number.is_integer() and "." not in value else number
+
+
+def nulls_as_unset(config: dict[str, Any], config_schema: dict[str, Any]) -> None:
+    """Give a setting set to null, in place, its default, as if it were left out (the
+    SDK fills defaults only for settings that are absent, and the taps read a null
+    as a value: ``int(None)``)."""
+    for name, schema in config_schema.get("properties", {}).items():
+        if name in config and config[name] is None and "default" in schema:
+            config[name] = schema["default"]

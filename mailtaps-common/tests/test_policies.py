@@ -85,12 +85,33 @@ def lines(settings: dict) -> list[str]:
         ({"api_url": "https://"}, "'api_url' = 'https://': must be an http://"),
         ({"api_url": "https://[mail.example.com]/"}, "must be an http:// or https:// URL"),
         ({"api_url": "https://mail.example.com:443443/"}, "must be an http:// or https:// URL"),
+        ({"api_url": "http://mail..example.com/"}, "must be an http:// or https:// URL"),
+        ({"api_url": "http://mail example.com/"}, "must be an http:// or https:// URL"),
+        ({"api_url": "http://mail.example.com:0/"}, "must be an http:// or https:// URL"),
+        ({"api_url": "http://" + "a" * 300 + ".com/"}, "must be an http:// or https:// URL"),
+        ({"page_size": 0.5}, "'page_size' = 0.5: must be a whole number"),  # one line, not two
+        ({"mode": "ig\nnore"}, "'mode' = 'ig\\nnore': must be one of 'fail', 'skip'"),
+        ({"start_date": "2026-01-31\x00"}, "must be an ISO 8601 date-time"),
     ],
 )
 def test_each_bad_value_is_one_line_naming_setting_value_and_range(settings, line):
     found = lines({"api_key": "k", **settings})
     assert len(found) == 1, found
     assert line in found[0]
+
+
+@pytest.mark.parametrize("value", ["k\ney", "k\x00ey", "k\x1b[31mey", "k\ud800ey"])
+def test_a_setting_with_control_characters_is_one_line_and_a_secret_stays_hidden(value):
+    assert lines({"api_key": value}) == [
+        "tap-policy: invalid setting 'api_key' = (hidden): must not hold control characters "
+        "(a line break, a NUL) or lone surrogates"
+    ]
+
+
+def test_null_is_a_setting_left_unset():
+    tap = PolicyTap(config={"api_key": "k", "page_size": None, "mode": None, "start_date": None})
+    assert (tap.config["page_size"], tap.config["mode"]) == (100, "fail")
+    assert tap.config["start_date"] is None  # no default: null it stays
 
 
 def test_missing_required_and_several_bad_values_give_one_line_each():

@@ -115,7 +115,7 @@ class TapRediffMail(
                 )  # fmt: skip
         try:
             ZoneInfo(self.config["timezone"])
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a long name
             errors.append(
                 invalid(self.name, "timezone", self.config.get("timezone"),
                         "must be an IANA zone name, e.g. Asia/Kolkata")

@@ -79,6 +79,7 @@ def test_connection_test_names_the_cause(rediff, setup, cause):
             "'password_base64' = (hidden): must be standard base64",
         ),
         ({"timezone": "Mars/Olympus"}, "'timezone' = 'Mars/Olympus': must be an IANA zone"),
+        ({"timezone": "America"}, "'timezone' = 'America': must be an IANA zone"),  # a folder
         (
             {"end_date": "2026-11-01T00:00:00Z"},
             "'end_date' = '2026-11-01T00:00:00Z': must be after start_date",
