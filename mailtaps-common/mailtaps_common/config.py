@@ -18,6 +18,7 @@ otherwise be silently ignored).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,7 +28,10 @@ from urllib.parse import urlsplit
 import jsonschema
 import requests
 import urllib3
+from singer_sdk.configuration._dict_config import TRUTHY, parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers import _typing
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
@@ -136,6 +140,18 @@ def _rule(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+BOOLEAN_WORDS = (*TRUTHY, "false", "0", "no", "off")
+
+
+def _env_rule(prop: dict[str, Any]) -> str:
+    """What text a variable for ``prop`` must hold."""
+    if _typing.is_integer_type(prop):
+        return "a whole number"
+    if _typing.is_array_type(prop):
+        return 'a JSON list, e.g. [1, 2] or ["a", "b"]'
+    return 'a JSON object, e.g. {"key": "value"}'
+
+
 def describe(tap: str, error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> list[str]:
     """The lines for one jsonschema error of a tap's config."""
     properties = schema.get("properties", {})
@@ -203,6 +219,38 @@ def unknown_settings(config: Mapping[str, Any], schema: Mapping[str, Any]) -> li
 class CheckedConfig(TapMixin):
     """Tap mixin: the config checks above on every path of the tap's command line
     (with ``mailtaps_common.cli.OneLineFailures`` printing their lines)."""
+
+    @classproperty
+    @override
+    def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805  (the SDK's name)
+        """Settings from ``<TAP>_<SETTING>`` variables (``--config ENV``), read by the
+        SDK one setting at a time, so that text it cannot read (``abc`` for a whole
+        number, a list that is not JSON) is one line naming the setting and variable
+        instead of a bare ``ValueError``; and a boolean that is not a known word is
+        refused rather than read as false (``verify_tls=ture`` would turn TLS off)."""
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        config: dict[str, Any] = {}
+        for name, prop in schema.get("properties", {}).items():
+            variable = cls._env_var_prefix + name.upper().replace("-", "_")
+            text = os.environ.get(variable)
+            if text is None:
+                continue
+            boolean = _typing.is_boolean_type(prop)
+            try:
+                if boolean and text.strip().lower() not in BOOLEAN_WORDS:
+                    raise ValueError(text)
+                config |= parse_environment_config(
+                    {"properties": {name: prop}}, cls._env_var_prefix
+                )
+            except ValueError:  # int() of text; JSONDecodeError
+                words = "true or false" if boolean else _env_rule(prop)
+                line = invalid(
+                    cls.name, name, text, f"{variable} must be {words}",
+                    secret=bool(prop.get("secret") or prop.get("writeOnly")),
+                )  # fmt: skip
+                raise ConfigValidationError(line, errors=[line]) from None
+        return config
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

@@ -22,6 +22,8 @@ SCHEMA = th.PropertiesList(
     th.Property("window_minutes", th.IntegerType(minimum=1, maximum=1440), default=60),
     th.Property("mode", th.StringType, allowed_values=["fail", "skip"], default="fail"),
     th.Property("api_url", th.URIType),
+    th.Property("verify_tls", th.BooleanType, default=True),
+    th.Property("ids", th.ArrayType(th.IntegerType)),
 ).to_dict()
 
 
@@ -106,6 +108,35 @@ def test_a_setting_with_control_characters_is_one_line_and_a_secret_stays_hidden
         "tap-policy: invalid setting 'api_key' = (hidden): must not hold control characters "
         "(a line break, a NUL) or lone surrogates"
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "line"),
+    [
+        ("PAGE_SIZE", "abc", "'page_size' = 'abc': TAP_POLICY_PAGE_SIZE must be a whole number"),
+        ("IDS", "1,2", "'ids' = '1,2': TAP_POLICY_IDS must be a JSON list, e.g. [1, 2]"),
+        (
+            "VERIFY_TLS",
+            "ture",
+            "'verify_tls' = 'ture': TAP_POLICY_VERIFY_TLS must be true or false",
+        ),
+        ("API_KEY", "k", None),
+        ("IDS", "[1, 2]", None),
+        ("VERIFY_TLS", "Off", None),
+    ],
+)
+def test_settings_from_environment_variables_text_they_cannot_be_is_one_line(
+    monkeypatch, variable, text, line
+):
+    monkeypatch.setenv("TAP_POLICY_API_KEY", "k")
+    monkeypatch.setenv(f"TAP_POLICY_{variable}", text)
+    if line is None:
+        PolicyTap(parse_env_config=True)
+        return
+    with pytest.raises(ConfigValidationError) as caught:
+        PolicyTap(parse_env_config=True)
+    (error,) = caught.value.errors
+    assert error.startswith(f"tap-policy: invalid setting {line}")
 
 
 def test_null_is_a_setting_left_unset():
