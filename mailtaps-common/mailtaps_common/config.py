@@ -36,7 +36,7 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 from typing_extensions import override
 
 from mailtaps_common.bases import TapMixin
-from mailtaps_common.secrets import shown_url, shown_url_setting
+from mailtaps_common.secrets import is_secret, shown_url, shown_url_setting
 from mailtaps_common.setting_values import nulls_as_unset, numbers_from_text
 
 # Read by the SDK from any tap's config without being declared in its schema.
@@ -168,11 +168,10 @@ def describe(tap: str, error: jsonschema.ValidationError, schema: Mapping[str, A
     setting = str(error.path[0])
     where = setting + "".join(f"[{index!r}]" for index in list(error.path)[1:])
     prop = properties.get(setting, {})
-    secret = bool(prop.get("secret") or prop.get("writeOnly"))
     value = error.instance
     if prop.get("format") == "uri" and isinstance(value, str):
         value = shown_url_setting(value)  # never the password a URL may carry
-    return [invalid(tap, where, value, _rule(error), secret=secret)]
+    return [invalid(tap, where, value, _rule(error), secret=is_secret(prop))]
 
 
 def config_errors(
@@ -195,8 +194,7 @@ def config_errors(
     properties = schema.get("properties", {})
     for name, value in config.items():
         if isinstance(value, str) and _UNSENDABLE.search(value) and (name,) not in seen:
-            prop = properties.get(name, {})
-            secret = bool(prop.get("secret") or prop.get("writeOnly"))
+            secret = is_secret(properties.get(name, {}))
             wrong.append(invalid(tap, name, value, UNSENDABLE_RULE, secret=secret))
     return missing, wrong
 
@@ -247,7 +245,7 @@ class CheckedConfig(TapMixin):
                 words = "true or false" if boolean else _env_rule(prop)
                 line = invalid(
                     cls.name, name, text, f"{variable} must be {words}",
-                    secret=bool(prop.get("secret") or prop.get("writeOnly")),
+                    secret=is_secret(prop),
                 )  # fmt: skip
                 raise ConfigValidationError(line, errors=[line]) from None
         return config

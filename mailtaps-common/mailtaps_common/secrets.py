@@ -37,13 +37,14 @@ _URL_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*://")
 _USER_INFO = re.compile(rf"^({_URL_SCHEME.pattern})([^/?#]*)@")  # scheme://user:password@
 
 
+def is_secret(prop: Mapping[str, Any]) -> bool:
+    """Whether a config schema's property is marked secret."""
+    return bool(prop.get("secret") or prop.get("writeOnly"))
+
+
 def secret_settings(schema: Mapping[str, Any]) -> list[str]:
     """Names of the settings a config schema marks secret."""
-    return [
-        name
-        for name, prop in schema.get("properties", {}).items()
-        if prop.get("secret") or prop.get("writeOnly")
-    ]
+    return [name for name, prop in schema.get("properties", {}).items() if is_secret(prop)]
 
 
 def forms(secret: str) -> set[str]:
@@ -79,12 +80,9 @@ def config_secrets(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list
                 secrets.append(plain)
     properties = schema.get("properties", {})
     for name, value in config.items():
-        if not isinstance(value, str):
-            continue
-        if properties.get(name, {}).get("format") == "uri" and not _URL_SCHEME.match(value):
-            value = "http://" + value.lstrip().lstrip("/")  # no scheme: a password all the same
-        if password := _url_password(value):
-            secrets += [password, unquote(password)]
+        if isinstance(value, str):
+            url_setting = properties.get(name, {}).get("format") == "uri"
+            secrets += _url_passwords(value, scheme_optional=url_setting)
     return secrets
 
 
@@ -99,11 +97,7 @@ def proxy_secrets(environ: Mapping[str, str] = os.environ) -> list[str]:
     error text whole."""
     secrets: list[str] = []
     for name in PROXY_VARIABLES:
-        value = environ.get(name) or ""
-        if not _URL_SCHEME.match(value):
-            value = "http://" + value.lstrip()
-        if password := _url_password(value):
-            secrets += [password, unquote(password)]
+        secrets += _url_passwords(environ.get(name) or "", scheme_optional=True)
     return secrets
 
 
@@ -126,14 +120,16 @@ def shown_url_setting(value: str) -> str:
     return (scheme.group(0).strip() if scheme else "") + value.rpartition("@")[2]
 
 
-def _url_password(value: str) -> str | None:
-    """The password in a URL's user info, as written (read as ``requests`` does: any
-    character but ``/``, ``?`` and ``#``, up to the last ``@``)."""
+def _url_passwords(value: str, *, scheme_optional: bool) -> list[str]:
+    """The password in a URL's user info as written and unquoted, or none (read as
+    ``requests`` does: any character but ``/``, ``?`` and ``#``, up to the last ``@``).
+    With ``scheme_optional``, a value without a scheme is read as ``http://`` (a URL
+    setting written without one; ``requests`` reads a proxy URL so)."""
+    if scheme_optional and not _URL_SCHEME.match(value):
+        value = "http://" + value.lstrip().lstrip("/")
     found = _USER_INFO.match(value)
-    if found is None:
-        return None
-    password = found.group(2).partition(":")[2]
-    return password or None
+    password = found.group(2).partition(":")[2] if found else ""
+    return [password, unquote(password)] if password else []
 
 
 class Redactor:
