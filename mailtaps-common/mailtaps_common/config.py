@@ -221,16 +221,20 @@ class CheckedConfig(TapMixin):
     @classproperty
     @override
     def _env_var_config(cls) -> dict[str, Any]:  # noqa: N805  (the SDK's name)
-        """Settings from ``<TAP>_<SETTING>`` variables (``--config ENV``), read by the
-        SDK one setting at a time, so that text it cannot read (``abc`` for a whole
-        number, a list that is not JSON) is one line naming the setting and variable
-        instead of a bare ``ValueError``; and a boolean that is not a known word is
-        refused rather than read as false (``verify_tls=ture`` would turn TLS off)."""
+        """Settings from ``<TAP>_<SETTING>`` variables (``--config ENV``) as the SDK reads
+        them (a ``.env`` file included), except that text it cannot read (``abc`` for a
+        whole number, a list that is not JSON) is one line naming the setting and the
+        variable instead of a bare ``ValueError``, and a boolean that is not a known
+        word is refused rather than read as false (``verify_tls=ture`` turned TLS off)."""
         schema = cls.config_jsonschema
         cls.append_builtin_config(schema)
-        config: dict[str, Any] = {}
-        for name, prop in schema.get("properties", {}).items():
-            variable = cls._env_var_prefix + name.upper().replace("-", "_")
+        prefix = cls._env_var_prefix
+        try:
+            config: dict[str, Any] | None = parse_environment_config(schema, prefix)
+        except ValueError:  # int() of text, JSONDecodeError: which setting, to name it
+            config = None
+        for name, prop in schema.get("properties", {}).items():  # the .env file is loaded
+            variable = prefix + name.upper().replace("-", "_")
             text = os.environ.get(variable)
             if text is None:
                 continue
@@ -238,16 +242,16 @@ class CheckedConfig(TapMixin):
             try:
                 if boolean and text.strip().lower() not in BOOLEAN_WORDS:
                     raise ValueError(text)
-                config |= parse_environment_config(
-                    {"properties": {name: prop}}, cls._env_var_prefix
-                )
-            except ValueError:  # int() of text; JSONDecodeError
+                if config is None:
+                    parse_environment_config({"properties": {name: prop}}, prefix)
+            except ValueError:
                 words = "true or false" if boolean else _env_rule(prop)
                 line = invalid(
-                    cls.name, name, text, f"{variable} must be {words}",
-                    secret=is_secret(prop),
-                )  # fmt: skip
+                    cls.name, name, text, f"{variable} must be {words}", secret=is_secret(prop)
+                )
                 raise ConfigValidationError(line, errors=[line]) from None
+        if config is None:  # no one setting to blame: the SDK's own error
+            config = parse_environment_config(schema, prefix)
         return config
 
     @override

@@ -11,6 +11,7 @@ import pytest
 from mailtaps_common import config, keys, secrets, text, tls
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.configuration import _dict_config
 from singer_sdk.exceptions import ConfigValidationError
 
 SCHEMA = th.PropertiesList(
@@ -137,6 +138,26 @@ def test_settings_from_environment_variables_text_they_cannot_be_is_one_line(
         PolicyTap(parse_env_config=True)
     (error,) = caught.value.errors
     assert error.startswith(f"tap-policy: invalid setting {line}")
+
+
+@pytest.mark.parametrize(("page_size", "line"), [("7", None), ("abc", "must be a whole number")])
+def test_settings_from_a_dotenv_file_are_read_as_the_sdk_reads_them(
+    monkeypatch, tmp_path, page_size, line
+):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(f"TAP_POLICY_API_KEY=k-from-dotenv\nTAP_POLICY_PAGE_SIZE={page_size}\n")
+    monkeypatch.setattr(_dict_config, "find_dotenv", lambda: str(dotenv))
+    for name in ("TAP_POLICY_API_KEY", "TAP_POLICY_PAGE_SIZE"):  # loading it sets them
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    if line is None:
+        tap = PolicyTap(parse_env_config=True)
+        assert (tap.config["api_key"], tap.config["page_size"]) == ("k-from-dotenv", 7)
+        return
+    with pytest.raises(ConfigValidationError) as caught:
+        PolicyTap(parse_env_config=True)
+    (error,) = caught.value.errors
+    assert error.endswith(f"'page_size' = 'abc': TAP_POLICY_PAGE_SIZE {line}")
 
 
 def test_null_is_a_setting_left_unset():
