@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from mailtaps_common.bases import StreamMixin
 from mailtaps_common.progress import Progress
+from mailtaps_common.secrets import shown_url
 from singer_sdk import typing as th
+from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
 from .client import (
@@ -114,6 +116,7 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         seen: set[t.Any] = set()
+        skipped: list[EntityAccessError] = []
         for source in self.sources():
             try:
                 for record in self.request_records(source):
@@ -122,8 +125,20 @@ class DomainsStream(KeepUnknownFields, MailprotectorStream):
                         yield record
             except EntityAccessError as error:
                 if "domain_id" not in source or self.config["on_domain_error"] == "fail":
+                    if error.status == 404 and not seen and not skipped:
+                        raise FatalAPIError(
+                            f"{error}; nothing was read before it: check base_url "
+                            f"({shown_url(self.url_base)}) too"
+                        ) from None
                     raise
+                skipped.append(error)
                 self.log("Skipping %s (on_domain_error=skip)", error, level=logging.WARNING)
+        if skipped and not seen:  # a wrong base_url or api_key, not a few retired domains
+            raise FatalAPIError(
+                f"every domain was skipped, none was read (on_domain_error=skip): check "
+                f"base_url ({shown_url(self.url_base)}), api_key and domain_ids; the first: "
+                f"{skipped[0]}"
+            )
 
     @override
     def get_child_context(self, record: Record, context: Context | None) -> Context:

@@ -116,7 +116,8 @@ class TapMailprotector(
             default="fail",
             allowed_values=["fail", "skip"],
             description="What a domain answering 403/404 does to the run: fail it, or skip "
-            "the domain with a warning naming it (its bookmark stays)",
+            "the domain with a warning naming it (its bookmark stays). A run that skips every "
+            "domain fails",
         ),
         th.Property(
             "max_window_hours",

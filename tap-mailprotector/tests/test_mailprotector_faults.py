@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 from sandbox.mailprotector import DEMO_API_KEY, OTHER_RESELLER_API_KEY
-from sandbox.testing import TapRun, assert_no_secrets
+from sandbox.testing import TapRun, assert_no_secrets, failure_line
 
 HOT = 105
 BURST = [{"domain_id": HOT, "ago_seconds": 5400, "seconds": 3600, "count": 1200, "tie_group": 30}]
@@ -127,6 +127,43 @@ def test_401_stops_at_once_and_names_the_key(mailprotector):
     assert "check api_key" in run.stderr
     assert len(mp.app.api_calls("/api/v1/")) == 1, "401 must not be retried"
     no_secret_anywhere(run, wrong)
+
+
+def test_wrong_base_url_is_named_when_nothing_was_read(mailprotector):
+    """A base_url with a wrong path makes every domain a 404: the line names base_url."""
+    mp = mailprotector()
+    wrong = f"{mp.sandbox.url}/v9"
+    run = mp.run(mp.config(base_url=wrong, domain_ids=[102, 105]))
+    assert failure_line(run) == (
+        "domain 102: HTTP 404, it does not exist (HTTP 404 Not Found for "
+        "/v9/api/v1/domains/102: No route for /v9/api/v1/domains/102); nothing was read "
+        f"before it: check base_url ({wrong}) too"
+    )
+    assert run.states == [] or not mp.bookmarks(run.last_state)
+
+
+def test_a_missing_domain_after_others_is_not_blamed_on_base_url(mailprotector):
+    mp = mailprotector()
+    run = mp.run(mp.config(domain_ids=[102, 999]))
+    assert failure_line(run) == (
+        "domain 999: HTTP 404, it does not exist (HTTP 404 Not Found for "
+        "/api/v1/domains/999: Record not found)"
+    )
+
+
+def test_skipping_every_domain_fails_the_run(mailprotector):
+    """on_domain_error=skip drops retired domains; when none is left, a wrong base_url
+    or key is likelier, and a run that read nothing must not look like a success."""
+    mp = mailprotector()
+    wrong = f"{mp.sandbox.url}/v9"
+    run = mp.run(mp.config(base_url=wrong, domain_ids=[102, 105], on_domain_error="skip"))
+    assert failure_line(run) == (
+        "every domain was skipped, none was read (on_domain_error=skip): check base_url "
+        f"({wrong}), api_key and domain_ids; the first: domain 102: HTTP 404, it does not "
+        "exist (HTTP 404 Not Found for /v9/api/v1/domains/102: No route for "
+        "/v9/api/v1/domains/102)"
+    )
+    assert run.records("domain_logs") == []
 
 
 def test_forbidden_and_unknown_domains_skipped_when_configured(mailprotector):
