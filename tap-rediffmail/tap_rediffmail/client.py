@@ -22,6 +22,7 @@ import msgspec
 import requests
 from mailtaps_common.keys import KeyedRecords
 from mailtaps_common.parsing import parse_json
+from mailtaps_common.probe import status_cause
 from mailtaps_common.retry import RetryRules
 from mailtaps_common.secrets import redact
 from mailtaps_common.tls import verify_setting
@@ -342,6 +343,8 @@ class RediffMailStream(RetryRules, KeyedRecords, RESTStream[Window | None]):
                 status_code = 500
         message = redact(_vendor_message(response, payload))
 
+        if response.status_code == HTTPStatus.NOT_FOUND:  # the API's own failures are 400s
+            raise FatalAPIError(f"{status_cause(response, 'api_url')} ({message})")
         if status_code == HTTPStatus.UNAUTHORIZED:
             raise FatalAPIError(
                 f"RediffMail rejected the credentials of {self.config['user_email']} for "

@@ -13,6 +13,7 @@ from rediffmail_support import (
     records_of,
 )
 from sandbox.rediffmail import DEMO_PASSWORD
+from sandbox.testing import failure_line
 
 ONE_DAY = "2026-11-11T00:00:00+00:00"
 
@@ -83,6 +84,18 @@ def test_password_base64_is_accepted(rediff):
     run = env.run(env.config(password=None, password_base64=encoded, end_date=ONE_DAY))
     assert run.returncode == 0, run.stderr[-1000:]
     assert run.records(OUTBOUND)
+
+
+def test_wrong_api_url_is_named(rediff):
+    """A 404 is the address (the API's own failures are 400s): one line naming api_url."""
+    env = rediff()
+    run = env.run(env.config(api_url=f"{env.sandbox.url}/logs/gets"))
+    assert failure_line(run) == (
+        f"HTTP 404 from 127.0.0.1:{env.sandbox.port}/logs/gets: no API answers at this "
+        "address; check api_url (No route for /logs/gets)"
+    )
+    assert run.last_state is None or bookmark(run) is None
+    assert len(env.app.api_calls()) == 1, "a 404 is not retried"
 
 
 @pytest.mark.parametrize("failure_style", ["http", "200"])
