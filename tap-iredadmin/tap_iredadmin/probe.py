@@ -96,7 +96,9 @@ def _readable_streams(
         ("mailing_lists", client.mailing_lists),
     ):
         try:
-            rows = call(partial(fetch, first))
+            rows = call(partial(next, fetch([first])))
+            if isinstance(rows, ApiError):  # mailing_lists gives the service's failure
+                raise rows
             out[name] = f"readable ({len(rows)} in {first})"
         except ApiError as failure:
             skipped = failure.reason == "API_SERVER_NOT_REACHABLE" and name == "mailing_lists"

@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from .client import ApiError, IRedAdminClient, ReadAhead
+from .client import ApiError, IRedAdminClient, ReadAhead, paired
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -64,19 +64,21 @@ class IRedAdminStream(KeyedRecords, StorableText, WholeRecords, Stream):
         """The stream's rows as the API gives them."""
         raise NotImplementedError
 
-    def read_ahead(self) -> None:
-        """Start reading the rows now, before the stream's turn (see ReadAhead)."""
+    def read_ahead(self, rank: int) -> None:
+        """Start reading the rows now, before the stream's turn (see ReadAhead); the
+        ``rank``-th stream read ahead gets places for calls after those before it."""
         if self._read_ahead is None:
-            self._read_ahead = ReadAhead(self.read())
+            self._read_ahead = ReadAhead(self.api.ranked(rank, self.read()), self.api.settle)
 
     @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, Any]]:
         if self.api.max_workers > 1:  # one worker: one call at a time, so no reading ahead
             self.api.domains()  # logged in and the server's variant known, once, first
             streams = list(self._tap.streams.values())
-            for later in streams[streams.index(self) + 1 :]:  # calls overlap these records
-                if later.selected and isinstance(later, IRedAdminStream):
-                    later.read_ahead()
+            later = streams[streams.index(self) + 1 :]  # their calls overlap these records
+            for rank, stream in enumerate(later, start=1):
+                if stream.selected and isinstance(stream, IRedAdminStream):
+                    stream.read_ahead(rank)
         conform = self._conformer
         for row in self._read_ahead or self.read():
             yield conform(self.storable(row, suspect=self.api.unstorable_seen))
@@ -135,7 +137,7 @@ class DomainsStream(IRedAdminStream):
     @override
     def read(self) -> Iterator[dict[str, Any]]:
         domains = self.api.domains()
-        details = self.api.map_ordered(self.api.domain, list(domains))
+        details = self.api.domain_details(list(domains))
         for row, detail in zip(domains.values(), details, strict=True):
             yield {**row, **detail}
 
@@ -186,20 +188,18 @@ class UsersStream(IRedAdminStream):
 
     @override
     def read(self) -> Iterator[dict[str, Any]]:
-        users = chain.from_iterable(self.api.map_ordered(self.api.users, self.domain_names()))
-        rows: Iterable[dict[str, Any] | None] = users
-        if self.config.get("user_details"):
-            rows = self.api.map_ordered(self._with_details, users)
-        for row in rows:
-            if row is not None:
+        users = chain.from_iterable(self.api.users(self.domain_names()))
+        if not self.config.get("user_details"):
+            for row in users:
                 yield _flatten_user(row)
-
-    def _with_details(self, row: dict[str, Any]) -> dict[str, Any] | None:
-        detail = _unless_gone(self.api.user, row["username"])
-        if detail is None:
-            self.logger.info("users: %s was deleted during the run", row["username"])
-            return None
-        return {**row, **{key: detail[key] for key in self.DETAIL_FIELDS if key in detail}}
+            return
+        details = paired(users, lambda rows: self.api.user_details(r["username"] for r in rows))
+        for row, detail in details:
+            if detail is None:
+                self.logger.info("users: %s was deleted during the run", row["username"])
+            else:
+                fields = {key: detail[key] for key in self.DETAIL_FIELDS if key in detail}
+                yield _flatten_user({**row, **fields})
 
 
 class AliasesStream(IRedAdminStream):
@@ -218,18 +218,14 @@ class AliasesStream(IRedAdminStream):
 
     @override
     def read(self) -> Iterator[dict[str, Any]]:
-        rows = chain.from_iterable(self.api.map_ordered(self.api.aliases, self.domain_names()))
-        for row in self.api.map_ordered(self._with_members, rows):
-            if row is not None:
-                yield row
-
-    def _with_members(self, row: dict[str, Any]) -> dict[str, Any] | None:
-        """The list answer has no members: they come from ``/api/alias/<mail>``."""
-        detail = _unless_gone(self.api.alias, row["address"])
-        if detail is None:
-            self.logger.info("aliases: %s was deleted during the run", row["address"])
-            return None
-        return {**row, **detail}
+        """The list answers have no members: they come from ``/api/alias/<mail>``."""
+        rows = chain.from_iterable(self.api.aliases(self.domain_names()))
+        details = paired(rows, lambda rows: self.api.alias_details(r["address"] for r in rows))
+        for row, detail in details:
+            if detail is None:
+                self.logger.info("aliases: %s was deleted during the run", row["address"])
+            else:
+                yield {**row, **detail}
 
 
 class MailingListsStream(IRedAdminStream):
@@ -254,20 +250,11 @@ class MailingListsStream(IRedAdminStream):
     @override
     def read(self) -> Iterator[dict[str, Any]]:
         domains = self.domain_names()
-        for domain, rows in zip(domains, self.api.map_ordered(self._lists, domains), strict=True):
-            if isinstance(rows, ApiError):
+        for domain, rows in zip(domains, self.api.mailing_lists(domains), strict=True):
+            if isinstance(rows, ApiError):  # the mailing-list service (mlmmjadmin) is down
                 self.skip_part(f"the mailing lists of {domain}", rows)
             else:
                 yield from rows
-
-    def _lists(self, domain: str) -> list[dict[str, Any]] | ApiError:
-        """The lists, or the failure when the mailing-list service (mlmmjadmin) is down."""
-        try:
-            return self.api.mailing_lists(domain)
-        except ApiError as failure:
-            if failure.reason == "API_SERVER_NOT_REACHABLE":
-                return failure
-            raise
 
 
 class PoliciesStream(IRedAdminStream):
@@ -303,51 +290,29 @@ class PoliciesStream(IRedAdminStream):
             [("global", "global")], (("domain", domain) for domain in domains)
         )
         if self.config.get("user_policies"):
-            users = chain.from_iterable(self.api.map_ordered(self.api.users, domains))
+            users = chain.from_iterable(self.api.users(domains))
             accounts = chain(accounts, (("user", user["username"]) for user in users))
-        for records in self.api.map_ordered(self._policies, accounts):
-            if isinstance(records, ApiError):
+        for (scope, name), found in paired(accounts, self.api.policies):
+            if isinstance(found, ApiError):
                 self.logger.warning(
                     "policies: skipped the global (@.) policies: %s; only a global admin "
                     "can read them, this admin still gets its domains' and users' policies",
-                    records,
+                    found,
                 )
-            else:
-                yield from records
-
-    def _policies(self, scope_and_name: tuple[str, str]) -> list[dict[str, Any]] | ApiError:
-        scope, name = scope_and_name
-        account = {"global": "@.", "domain": f"@{name}"}.get(scope, name)
-        try:
-            found = self.api.policies(scope, name)
-        except ApiError as failure:
-            if scope == "global" and failure.reason == "PERMISSION_DENIED":
-                return failure
-            raise
-        return [
-            {
-                "policy_type": policy_type,
-                "account": account,
-                "direction": direction,
-                "scope": scope,
-                "domain": None if scope == "global" else account.rsplit("@", 1)[1],
-                "settings": settings,
-            }
-            for policy_type, direction, settings in found
-        ]
+                continue
+            account = {"global": "@.", "domain": f"@{name}"}.get(scope, name)
+            for policy_type, direction, settings in found:
+                yield {
+                    "policy_type": policy_type,
+                    "account": account,
+                    "direction": direction,
+                    "scope": scope,
+                    "domain": None if scope == "global" else account.rsplit("@", 1)[1],
+                    "settings": settings,
+                }
 
 
 STREAM_TYPES = [DomainsStream, UsersStream, AliasesStream, MailingListsStream, PoliciesStream]
-
-
-def _unless_gone(fetch: Callable[[str], dict[str, Any]], account: str) -> dict[str, Any] | None:
-    """A detail call, or None when the account vanished since it was listed."""
-    try:
-        return fetch(account)
-    except ApiError as failure:
-        if failure.reason == "NO_SUCH_ACCOUNT":
-            return None
-        raise
 
 
 def _flatten_user(row: dict[str, Any]) -> dict[str, Any]:
