@@ -804,7 +804,7 @@ class IRedAdminClient:
                 }
                 self._check_keyed("domain", "/api/domains", list(rows.values()))
             elif wanted:
-                rows = {name: self.domain(name) for name in wanted}
+                rows = dict(zip(wanted, self.domain_details(wanted), strict=True))
             else:
                 raise IRedAdminError(
                     f"GET /api/domains: HTTP 404: this iRedAdmin-Pro release ({variant.era}, "
@@ -814,10 +814,6 @@ class IRedAdminClient:
             self._domains = rows
         return self._domains
 
-    def domain(self, domain: str) -> dict[str, Any]:
-        path = f"/api/domain/{account_path(domain)}"
-        return self._normal("domain", path, self._object(path), detail=True)
-
     def domain_details(self, domains: Iterable[str]) -> Iterator[dict[str, Any]]:
         """``/api/domain/<domain>`` of each domain."""
         for path, data in self._each("/api/domain/{}", domains):
@@ -825,27 +821,19 @@ class IRedAdminClient:
 
     def users(self, domains: Iterable[str]) -> Iterator[list[dict[str, Any]]]:
         """The mailboxes of each domain, without the ``password`` hash the list carries."""
-        for path, data in self._each("/api/users/{}", domains):
-            yield self._normal_list("user", path, _as_list(path, data))
+        return self._lists("user", "/api/users/{}", domains)
 
     def user_details(self, mails: Iterable[str]) -> Iterator[dict[str, Any] | None]:
         """``/api/user/<mail>`` of each mailbox; None for one deleted since it was listed."""
-        for path, data in self._each("/api/user/{}", mails, tolerate=("NO_SUCH_ACCOUNT",)):
-            yield None if isinstance(data, ApiError) else (
-                self._normal("user", path, _as_object(path, data), detail=True)
-            )  # fmt: skip
+        return self._details("user", "/api/user/{}", mails)
 
     def aliases(self, domains: Iterable[str]) -> Iterator[list[dict[str, Any]]]:
-        for path, data in self._each("/api/aliases/{}", domains):
-            yield self._normal_list("alias", path, _as_list(path, data))
+        return self._lists("alias", "/api/aliases/{}", domains)
 
     def alias_details(self, addresses: Iterable[str]) -> Iterator[dict[str, Any] | None]:
         """``/api/alias/<mail>`` (members, moderators) of each alias; None for one deleted
         since it was listed."""
-        for path, data in self._each("/api/alias/{}", addresses, tolerate=("NO_SUCH_ACCOUNT",)):
-            yield None if isinstance(data, ApiError) else (
-                self._normal("alias", path, _as_object(path, data), detail=True)
-            )  # fmt: skip
+        return self._details("alias", "/api/alias/{}", addresses)
 
     def mailing_lists(self, domains: Iterable[str]) -> Iterator[list[dict[str, Any]] | ApiError]:
         """The lists of each domain, or the failure when the mailing-list service
@@ -854,6 +842,22 @@ class IRedAdminClient:
         for path, data in self._each("/api/mls/{}", domains, tolerate=down):
             yield data if isinstance(data, ApiError) else (
                 self._normal_list("mailing_list", path, _as_list(path, data))
+            )  # fmt: skip
+
+    def _lists(
+        self, kind: str, template: str, domains: Iterable[str]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The list answer of each domain, in the current shape."""
+        for path, data in self._each(template, domains):
+            yield self._normal_list(kind, path, _as_list(path, data))
+
+    def _details(
+        self, kind: str, template: str, accounts: Iterable[str]
+    ) -> Iterator[dict[str, Any] | None]:
+        """The detail answer of each account; None for one deleted since it was listed."""
+        for path, data in self._each(template, accounts, tolerate=("NO_SUCH_ACCOUNT",)):
+            yield None if isinstance(data, ApiError) else (
+                self._normal(kind, path, _as_object(path, data), detail=True)
             )  # fmt: skip
 
     def policies(
