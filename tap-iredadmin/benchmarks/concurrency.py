@@ -1,4 +1,4 @@
-"""Wall time of a full tap-iredadmin sync, one worker versus the default pool.
+"""Wall time of a full tap-iredadmin sync, one call at a time versus the default max_workers.
 
     uv run python tap-iredadmin/benchmarks/concurrency.py            # 50 domains x 1000 users
     uv run python tap-iredadmin/benchmarks/concurrency.py --domains 5 --users 100
